@@ -1,0 +1,35 @@
+//! The core of wmark: keys, the scheme configuration, and the keyed green-list function of
+//! watermark scheme v1.
+//!
+//! Scheme v1 is a format: the green list of a (key, rule, context) is fixed forever, and the
+//! value-stability tests in `tests/vectors.rs` check it against `fixtures/vectors/prf-v1.toml`.
+//! docs/spec.md describes it byte by byte.
+//!
+//! ```
+//! use wmark_core::{Config, Key, Seeding, Watermark};
+//!
+//! let key = Key::from_bytes([7; 32]);
+//! let config = Config::new(Seeding::LeftHash, 0.25, 2.0, 32_000).unwrap();
+//! let wm = Watermark::new(&key, config);
+//! let mask = wm.mask(&[1234]).unwrap();
+//! assert_eq!(mask.contains(99), wm.is_green(&[1234], 99).unwrap());
+//! // about a quarter of the vocabulary is green
+//! assert!((7_000..9_000).contains(&mask.count()));
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod hex;
+mod key;
+mod mask;
+mod stream;
+mod watermark;
+
+pub use config::{Config, Seeding, MAX_H};
+pub use error::Error;
+pub use key::{Key, KeyId, KEY_FILE_PREFIX};
+pub use mask::{pack_below, GreenMask};
+pub use stream::{KeyStream, Seed};
+pub use watermark::Watermark;

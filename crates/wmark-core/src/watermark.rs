@@ -1,0 +1,182 @@
+//! The keyed green-list function of scheme v1.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use crate::config::{Config, Seeding};
+use crate::error::Error;
+use crate::key::{Key, KeyId, DOMAIN};
+use crate::mask::{pack_below, words_for, GreenMask};
+use crate::stream::Seed;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Bytes of keystream expanded per step of [`Watermark::fill_mask`].
+const CHUNK: usize = 4096;
+
+/// A key and a configuration, compiled for fast green-list queries.
+///
+/// Built once, then read-only: `Send + Sync`, cheap to share behind an `Arc`. The two HMAC
+/// states are keyed and have absorbed their fixed prefixes at construction, so each query
+/// only clones a state (no re-keying) and hashes the payload.
+#[derive(Clone)]
+pub struct Watermark {
+    config: Config,
+    key_id: KeyId,
+    /// HMAC(key, "wmark.v1" 0x00 scheme 0x00 …), waiting for the payload.
+    seed_mac: HmacSha256,
+    /// HMAC(key, "wmark.v1" 0x00 "tokhash" 0x00 …), waiting for le32(token).
+    tok_mac: HmacSha256,
+}
+
+impl std::fmt::Debug for Watermark {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watermark").field("config", &self.config).field("key_id", &self.key_id).finish()
+    }
+}
+
+impl Watermark {
+    /// Compiles `key` and `config`.
+    pub fn new(key: &Key, config: Config) -> Watermark {
+        let keyed = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC accepts 32-byte keys");
+        let mut seed_mac = keyed.clone();
+        seed_mac.update(DOMAIN);
+        seed_mac.update(config.seeding().to_string().as_bytes());
+        seed_mac.update(b"\x00");
+        let mut tok_mac = keyed;
+        tok_mac.update(DOMAIN);
+        tok_mac.update(b"tokhash\x00");
+        Watermark { config, key_id: key.id(), seed_mac, tok_mac }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The public id of the key.
+    pub fn key_id(&self) -> KeyId {
+        self.key_id
+    }
+
+    /// How many tokens before the scored position the seeding rule reads.
+    pub fn context_len(&self) -> usize {
+        self.config.seeding().context_len()
+    }
+
+    /// The keyed token hash `F(w)`: the first 8 bytes, little-endian, of
+    /// `HMAC(key, "wmark.v1" 0x00 "tokhash" 0x00 le32(w))`.
+    pub fn token_hash(&self, w: u32) -> u64 {
+        let mut mac = self.tok_mac.clone();
+        mac.update(&w.to_le_bytes());
+        let out = mac.finalize().into_bytes();
+        u64::from_le_bytes(out[..8].try_into().expect("8 bytes"))
+    }
+
+    /// The token of `tokens` with the smallest token hash (ties: the smallest id).
+    fn min_hash_token(&self, tokens: impl Iterator<Item = u32>) -> u32 {
+        let mut best: Option<(u64, u32)> = None;
+        for t in tokens {
+            let key = (self.token_hash(t), t);
+            if best.is_none_or(|b| key < b) {
+                best = Some(key);
+            }
+        }
+        best.expect("min-hash over at least one token").1
+    }
+
+    fn tail<'a>(&self, context: &'a [u32], needed: usize) -> Result<&'a [u32], Error> {
+        if context.len() < needed {
+            return Err(Error::context_too_short(needed, context.len()));
+        }
+        Ok(&context[context.len() - needed..])
+    }
+
+    fn seed_of_payload(&self, payload: impl Iterator<Item = u32>) -> Seed {
+        let mut mac = self.seed_mac.clone();
+        for t in payload {
+            mac.update(&t.to_le_bytes());
+        }
+        Seed(mac.finalize().into_bytes().into())
+    }
+
+    /// The seed of the green list that scores the token after `context`, for every rule
+    /// whose seed does not depend on the candidate (all but `selfhash`). Only the last
+    /// [`context_len`](Self::context_len) tokens are read.
+    ///
+    /// For `selfhash` use [`candidate_seed`](Self::candidate_seed): this returns an error
+    /// of kind config.
+    pub fn context_seed(&self, context: &[u32]) -> Result<Seed, Error> {
+        let seeding = self.config.seeding();
+        let tail = self.tail(context, seeding.context_len())?;
+        Ok(match seeding {
+            Seeding::Unigram | Seeding::LeftHash | Seeding::Window(_) => self.seed_of_payload(tail.iter().copied()),
+            Seeding::MinHash(_) => self.seed_of_payload(std::iter::once(self.min_hash_token(tail.iter().copied()))),
+            Seeding::SelfHash(_) => {
+                return Err(Error::config(
+                    "selfhash has no single green list per context; ask for a candidate's seed",
+                ))
+            }
+        })
+    }
+
+    /// The seed that decides whether `candidate` is green after `context`. For rules other
+    /// than `selfhash` this is the context seed, whatever the candidate.
+    pub fn candidate_seed(&self, context: &[u32], candidate: u32) -> Result<Seed, Error> {
+        match self.config.seeding() {
+            Seeding::SelfHash(_) => {
+                let tail = self.tail(context, self.context_len())?;
+                let m = self.min_hash_token(tail.iter().copied().chain(std::iter::once(candidate)));
+                Ok(self.seed_of_payload([candidate, m].into_iter()))
+            }
+            _ => self.context_seed(context),
+        }
+    }
+
+    /// True if `token` is green under `seed`: `token < vocab_size` and keystream byte
+    /// `token` is below `G`. One ChaCha8 block, no allocation.
+    #[inline]
+    pub fn is_green_in(&self, seed: &Seed, token: u32) -> bool {
+        token < self.config.vocab_size() && seed.byte_at(token) < self.config.green_threshold()
+    }
+
+    /// True if `token` is green after `context` (any rule, including `selfhash`).
+    /// One HMAC per call (plus `h` token hashes for the min-hash rules) and one ChaCha8
+    /// block; no allocation.
+    pub fn is_green(&self, context: &[u32], token: u32) -> Result<bool, Error> {
+        Ok(self.is_green_in(&self.candidate_seed(context, token)?, token))
+    }
+
+    /// Expands the whole green list of `seed` into `mask`, streaming the keystream.
+    ///
+    /// # Panics
+    /// If `mask` was made for a different vocabulary size.
+    pub fn fill_mask(&self, seed: &Seed, mask: &mut GreenMask) {
+        let vocab = self.config.vocab_size();
+        assert_eq!(mask.vocab_size(), vocab, "mask made for another vocabulary size");
+        let g = self.config.green_threshold();
+        let mut stream = seed.stream();
+        let mut buf = [0u8; CHUNK];
+        let words = mask.words_mut();
+        for out in words.chunks_mut(CHUNK / 64) {
+            let bytes = &mut buf[..out.len() * 64];
+            stream.fill(bytes);
+            for (w, block) in out.iter_mut().zip(bytes.chunks_exact(64)) {
+                *w = pack_below(block.try_into().expect("64 bytes"), g);
+            }
+        }
+        let rem = vocab % 64;
+        if rem != 0 {
+            let last = words_for(vocab) - 1;
+            words[last] &= (1u64 << rem) - 1;
+        }
+    }
+
+    /// The green list of `context` as a new mask (not for `selfhash`).
+    pub fn mask(&self, context: &[u32]) -> Result<GreenMask, Error> {
+        let seed = self.context_seed(context)?;
+        let mut mask = GreenMask::new(self.config.vocab_size());
+        self.fill_mask(&seed, &mut mask);
+        Ok(mask)
+    }
+}
