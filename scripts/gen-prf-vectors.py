@@ -17,6 +17,8 @@ Usage (from anywhere; paths are relative to the repository root):
     python3 scripts/gen-prf-vectors.py          # (re)write the fixture file
     python3 scripts/gen-prf-vectors.py --check  # exit 1 if the file on disk
                                                 # differs from what would be written
+    python3 scripts/gen-prf-vectors.py --spec-example  # print the worked examples
+                                                # of docs/spec.md
 
 The output is fully deterministic: re-running produces byte-identical output.
 
@@ -556,11 +558,55 @@ def render(cases, tokhashes, streams):
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def spec_examples():
+    """The worked examples of docs/spec.md, one text block per scheme, `field: value` lines.
+    crates/wmark-core/tests/spec_example.rs recomputes every field from docs/spec.md."""
+    key = SEQ_KEY
+    blocks = []
+    for scheme, context, candidate in (("lefthash", [17, 42], None), ("selfhash:2", [42], 7)):
+        threshold = green_threshold(0.25)
+        lines = [
+            "key: " + key.hex(),
+            "key_id: " + key_id(key),
+            "scheme: " + scheme,
+            "gamma: 0.25",
+            "G: %d" % threshold,
+            "vocab_size: 32000",
+            "context: " + " ".join(str(t) for t in context),
+        ]
+        if candidate is not None:
+            window = context[-1:] + [candidate]
+            lines.append("candidate: %d" % candidate)
+            for w in window:
+                lines.append("F(%d): %016x" % (w, token_hash(key, w)))
+            lines.append("min_token: %d" % min_hash_token(key, window))
+        message = DOMAIN + b"\x00" + scheme.encode() + b"\x00" + seed_payload(key, scheme, context, candidate)
+        seed = hmac_sha256(key, message)
+        stream = KeyStream(seed)
+        lines += [
+            "hmac_message: " + message.hex(),
+            "seed: " + seed.hex(),
+            "stream_0_16: " + stream.read(0, 16).hex(),
+        ]
+        if candidate is None:
+            lines.append("green_0_16: " + " ".join(
+                str(int(is_green(stream, t, 32000, threshold))) for t in range(16)))
+        else:
+            lines.append("stream_byte_candidate: %d" % stream.byte(candidate))
+            lines.append("candidate_green: %d" % int(is_green(stream, candidate, 32000, threshold)))
+        blocks.append("\n".join(lines))
+    return blocks
+
+
 def main(argv):
     check = False
     for arg in argv[1:]:
         if arg == "--check":
             check = True
+        elif arg == "--spec-example":
+            for block in spec_examples():
+                print("```text\n%s\n```\n" % block)
+            return 0
         elif arg in ("-h", "--help"):
             print(__doc__)
             return 0

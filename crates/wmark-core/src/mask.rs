@@ -64,8 +64,79 @@ pub(crate) fn words_for(vocab_size: u32) -> usize {
 }
 
 /// Packs 64 keystream bytes into a word: bit `i` set iff `bytes[i] < threshold`.
+///
+/// SSE2 on x86-64, eight bytes at a time in a 64-bit register (SWAR) elsewhere; both are
+/// checked against the plain loop in the tests.
 #[inline]
 pub fn pack_below(bytes: &[u8; 64], threshold: u8) -> u64 {
+    #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+    #[allow(unsafe_code)]
+    {
+        // SAFETY: `pack_below_sse2` only needs SSE2, and this branch is compiled only when
+        // SSE2 is enabled for the whole build (`target_feature = "sse2"`, part of the x86-64
+        // baseline), so every CPU that runs this binary has it. The function itself has no
+        // other precondition: it reads only through safe slices.
+        unsafe { pack_below_sse2(bytes, threshold) }
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
+    {
+        pack_below_swar(bytes, threshold)
+    }
+}
+
+/// SSE2 (part of every x86-64 CPU): 16 bytes per compare and one `pmovmskb`.
+/// The intrinsics used are safe functions in a context where SSE2 is enabled.
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
+#[target_feature(enable = "sse2")]
+#[inline]
+fn pack_below_sse2(bytes: &[u8; 64], threshold: u8) -> u64 {
+    use std::arch::x86_64::{_mm_cmplt_epi8, _mm_movemask_epi8, _mm_set1_epi8, _mm_set_epi64x, _mm_xor_si128};
+    // Unsigned x < t is signed (x ^ 0x80) < (t ^ 0x80).
+    let flip = _mm_set1_epi8(i8::MIN);
+    let t = _mm_set1_epi8((threshold ^ 0x80) as i8);
+    let mut out = 0u64;
+    for (i, chunk) in bytes.chunks_exact(16).enumerate() {
+        let lo = u64::from_le_bytes(chunk[..8].try_into().expect("8 bytes"));
+        let hi = u64::from_le_bytes(chunk[8..].try_into().expect("8 bytes"));
+        let x = _mm_xor_si128(_mm_set_epi64x(hi as i64, lo as i64), flip);
+        let bits = _mm_movemask_epi8(_mm_cmplt_epi8(x, t)) as u32 as u64;
+        out |= (bits & 0xffff) << (16 * i);
+    }
+    out
+}
+
+/// Portable version: eight bytes at a time in a 64-bit register (SWAR).
+#[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
+#[inline]
+fn pack_below_swar(bytes: &[u8; 64], threshold: u8) -> u64 {
+    const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // For n <= 128, the high bit of byte (127 + n - (x & 127)) is set iff (x & 127) < n;
+    // with x < 128 that is x < n, and no byte can borrow from its neighbour. For n > 128,
+    // x < n iff not (255 - x < 256 - n), and 256 - n <= 127.
+    let (n, invert) = if threshold <= 128 { (threshold, 0) } else { (threshold.wrapping_neg(), u64::MAX) };
+    let base = ONES * (127 + u64::from(n));
+    let mut out = 0u64;
+    for (i, chunk) in bytes.chunks_exact(8).enumerate() {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ invert;
+        let flags = ((base - (x & LO7)) & !x & HI) ^ (invert & HI);
+        // Gather the eight high bits (one per byte) into the top byte, in byte order.
+        let packed = ((flags >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56;
+        out |= packed << (8 * i);
+    }
+    out
+}
+
+/// The portable SWAR packing (the fallback off x86-64), exposed for its tests.
+#[doc(hidden)]
+pub fn pack_below_portable(bytes: &[u8; 64], threshold: u8) -> u64 {
+    pack_below_swar(bytes, threshold)
+}
+
+/// The plain loop [`pack_below`] must agree with.
+#[doc(hidden)]
+pub fn pack_below_naive(bytes: &[u8; 64], threshold: u8) -> u64 {
     let mut w = 0u64;
     for (i, &b) in bytes.iter().enumerate() {
         w |= u64::from(b < threshold) << i;
