@@ -32,4 +32,4 @@ pub use error::Error;
 pub use key::{Key, KeyId, KEY_FILE_PREFIX};
 pub use mask::{pack_below, pack_below_naive, pack_below_portable, GreenMask};
 pub use stream::{KeyStream, Seed};
-pub use watermark::Watermark;
+pub use watermark::{Seeder, Watermark};

@@ -74,14 +74,8 @@ impl Watermark {
     }
 
     /// The token of `tokens` with the smallest token hash (ties: the smallest id).
-    fn min_hash_token(&self, tokens: impl Iterator<Item = u32>) -> u32 {
-        let mut best: Option<(u64, u32)> = None;
-        for t in tokens {
-            let key = (self.token_hash(t), t);
-            if best.is_none_or(|b| key < b) {
-                best = Some(key);
-            }
-        }
+    fn min_hash_token(&self, tokens: &[u32]) -> u32 {
+        let best = tokens.iter().map(|&t| (self.token_hash(t), t)).min();
         best.expect("min-hash over at least one token").1
     }
 
@@ -111,7 +105,7 @@ impl Watermark {
         let tail = self.tail(context, seeding.context_len())?;
         Ok(match seeding {
             Seeding::Unigram | Seeding::LeftHash | Seeding::Window(_) => self.seed_of_payload(tail.iter().copied()),
-            Seeding::MinHash(_) => self.seed_of_payload(std::iter::once(self.min_hash_token(tail.iter().copied()))),
+            Seeding::MinHash(_) => self.seed_of_payload(std::iter::once(self.min_hash_token(tail))),
             Seeding::SelfHash(_) => {
                 return Err(Error::config(
                     "selfhash has no single green list per context; ask for a candidate's seed",
@@ -123,14 +117,22 @@ impl Watermark {
     /// The seed that decides whether `candidate` is green after `context`. For rules other
     /// than `selfhash` this is the context seed, whatever the candidate.
     pub fn candidate_seed(&self, context: &[u32], candidate: u32) -> Result<Seed, Error> {
-        match self.config.seeding() {
-            Seeding::SelfHash(_) => {
-                let tail = self.tail(context, self.context_len())?;
-                let m = self.min_hash_token(tail.iter().copied().chain(std::iter::once(candidate)));
-                Ok(self.seed_of_payload([candidate, m].into_iter()))
+        Ok(self.seeder(context)?.seed(candidate))
+    }
+
+    /// Prepares the seeds of every candidate after one `context`: the context's part of the
+    /// work (its seed, or for `selfhash` the min-hash over the context tokens) is done once,
+    /// so that testing k candidates costs k seeds at most, not k times the context.
+    pub fn seeder(&self, context: &[u32]) -> Result<Seeder<'_>, Error> {
+        let kind = match self.config.seeding() {
+            Seeding::SelfHash(h) => {
+                let tail = self.tail(context, h - 1)?;
+                let best = tail.iter().map(|&t| (self.token_hash(t), t)).min();
+                SeederKind::PerCandidate { tail_min: best }
             }
-            _ => self.context_seed(context),
-        }
+            _ => SeederKind::Fixed(self.context_seed(context)?),
+        };
+        Ok(Seeder { wm: self, kind })
     }
 
     /// True if `token` is green under `seed`: `token < vocab_size` and keystream byte
@@ -178,5 +180,50 @@ impl Watermark {
         let mut mask = GreenMask::new(self.config.vocab_size());
         self.fill_mask(&seed, &mut mask);
         Ok(mask)
+    }
+}
+
+/// The seeds of the candidates after one context; see [`Watermark::seeder`].
+#[derive(Clone, Debug)]
+pub struct Seeder<'a> {
+    wm: &'a Watermark,
+    kind: SeederKind,
+}
+
+#[derive(Clone, Debug)]
+enum SeederKind {
+    /// Every candidate shares the context seed.
+    Fixed(Seed),
+    /// `selfhash`: the smallest (token hash, id) among the context tokens, if any.
+    PerCandidate { tail_min: Option<(u64, u32)> },
+}
+
+impl Seeder<'_> {
+    /// The seed deciding `candidate`.
+    pub fn seed(&self, candidate: u32) -> Seed {
+        match self.kind {
+            SeederKind::Fixed(seed) => seed,
+            SeederKind::PerCandidate { tail_min } => {
+                let own = (self.wm.token_hash(candidate), candidate);
+                let m = match tail_min {
+                    Some(t) if t < own => t.1,
+                    _ => candidate,
+                };
+                self.wm.seed_of_payload([candidate, m].into_iter())
+            }
+        }
+    }
+
+    /// The seed shared by every candidate, unless the rule is `selfhash`.
+    pub fn shared_seed(&self) -> Option<&Seed> {
+        match &self.kind {
+            SeederKind::Fixed(seed) => Some(seed),
+            SeederKind::PerCandidate { .. } => None,
+        }
+    }
+
+    /// True if `candidate` is green.
+    pub fn is_green(&self, candidate: u32) -> bool {
+        self.wm.is_green_in(&self.seed(candidate), candidate)
     }
 }
