@@ -37,7 +37,7 @@ use std::sync::Mutex;
 
 use ndarray::{ArrayViewMut2, Axis};
 use rayon::prelude::*;
-use wmark_core::{Config, GreenMask, Key, Watermark};
+use wmark_core::{Config, Key, Watermark};
 
 pub use error::Error;
 pub use lru::MAX_ENTRIES as MAX_CACHED_MASKS;
@@ -86,9 +86,9 @@ impl Builder {
         self
     }
 
-    /// Each [`Cache`] keeps expanded green masks, up to this many bytes (and at most
-    /// [`MAX_CACHED_MASKS`] masks), so that a context seen again costs one pass over the
-    /// logits instead of a keystream. 0 (the default) turns the mask cache off. Useful for
+    /// Each [`Cache`] keeps the green lists of recent contexts (V bytes each: the seed's
+    /// keystream), up to this many bytes and at most [`MAX_CACHED_MASKS`] lists, so that a
+    /// context seen again costs one pass over the logits instead of a keystream. 0 (the default) turns the mask cache off. Useful for
     /// `unigram` and for short-context rules on repetitive text; `selfhash` never uses it.
     pub fn mask_cache_bytes(mut self, bytes: usize) -> Builder {
         self.mask_cache_bytes = bytes;
@@ -103,9 +103,9 @@ impl Builder {
 
 /// Per-thread scratch space of a [`Processor`]. Made by [`Processor::create_cache`]; using a
 /// cache with another processor gives correct results (it is only scratch) but drops the
-/// benefit of cached masks, which are keyed by seed.
+/// benefit of cached green lists, which are keyed by seed.
 pub struct Cache {
-    masks: lru::MaskLru,
+    masks: lru::StreamLru,
     top: Vec<(f32, u32)>,
     ids: Vec<u32>,
     row: Vec<f32>,
@@ -129,7 +129,7 @@ impl Cache {
         self.masks.hits_misses()
     }
 
-    /// Bytes held by cached masks.
+    /// Bytes held by cached green lists.
     pub fn mask_cache_bytes(&self) -> usize {
         self.masks.bytes()
     }
@@ -166,7 +166,7 @@ impl Processor {
         let vocab = self.config().vocab_size();
         let budget = if self.config().seeding().depends_on_candidate() { 0 } else { self.mask_cache_bytes };
         Cache {
-            masks: lru::MaskLru::new(budget, vocab),
+            masks: lru::StreamLru::new(budget, vocab),
             top: Vec::with_capacity(self.top_k),
             ids: Vec::new(),
             row: Vec::new(),
@@ -195,8 +195,8 @@ impl Processor {
             None => self.bias_top_k(cache, &seeder, logits),
             Some(seed) if cache.masks.enabled() => {
                 let vocab = self.config().vocab_size();
-                let mask = cache.masks.get_or_fill(seed, vocab, |m| self.wm.fill_mask(seed, m));
-                add_from_mask(mask, delta, logits);
+                let bytes = cache.masks.get_or_fill(seed, vocab, |b| seed.stream().fill(b));
+                add_below(bytes, self.config().green_threshold(), delta, logits);
             }
             Some(seed) => {
                 let g = self.config().green_threshold();
@@ -227,12 +227,17 @@ impl Processor {
         // a ChaCha block (four, as rand_chacha computes them) per candidate.
         let limit = (logits.len() / 256).max(16);
         cache.ids.clear();
-        for (i, l) in logits.iter().enumerate() {
-            if l.is_finite() {
-                if cache.ids.len() == limit {
-                    return self.apply(cache, context, logits);
+        for (c, chunk) in logits.chunks(SCAN).enumerate() {
+            if !any_finite(chunk) {
+                continue;
+            }
+            for (j, l) in chunk.iter().enumerate() {
+                if l.is_finite() {
+                    if cache.ids.len() == limit {
+                        return self.apply(cache, context, logits);
+                    }
+                    cache.ids.push((c * SCAN + j) as u32);
                 }
-                cache.ids.push(i as u32);
             }
         }
         let delta = self.config().delta();
@@ -280,18 +285,26 @@ impl Processor {
         top.clear();
         // (value, id) of the smallest kept entry, the one a better logit replaces.
         let mut floor = (f32::NEG_INFINITY, 0usize);
-        for (i, &l) in logits.iter().enumerate() {
-            if !l.is_finite() {
+        for (c, chunk) in logits.chunks(SCAN).enumerate() {
+            // Once k are kept, most chunks hold nothing above the floor: skip them after a
+            // vectorised maximum.
+            if top.len() == k && chunk_max(chunk) <= floor.0 {
                 continue;
             }
-            if top.len() < k {
-                top.push((l, i as u32));
-                if top.len() == k {
+            for (j, &l) in chunk.iter().enumerate() {
+                if !l.is_finite() {
+                    continue;
+                }
+                let i = (c * SCAN + j) as u32;
+                if top.len() < k {
+                    top.push((l, i));
+                    if top.len() == k {
+                        floor = min_entry(top);
+                    }
+                } else if l > floor.0 {
+                    top[floor.1] = (l, i);
                     floor = min_entry(top);
                 }
-            } else if l > floor.0 {
-                top[floor.1] = (l, i as u32);
-                floor = min_entry(top);
             }
         }
         let delta = self.config().delta();
@@ -309,7 +322,28 @@ impl Processor {
         &self,
         caches: &mut BatchCache,
         contexts: &[&[u32]],
+        logits: ArrayViewMut2<'_, f32>,
+    ) -> Result<(), Error> {
+        self.batch(caches, contexts, logits, Processor::apply)
+    }
+
+    /// [`apply_batch`](Self::apply_batch) in candidate mode: each row as by
+    /// [`apply_finite`](Self::apply_finite).
+    pub fn apply_batch_finite(
+        &self,
+        caches: &mut BatchCache,
+        contexts: &[&[u32]],
+        logits: ArrayViewMut2<'_, f32>,
+    ) -> Result<(), Error> {
+        self.batch(caches, contexts, logits, Processor::apply_finite)
+    }
+
+    fn batch(
+        &self,
+        caches: &mut BatchCache,
+        contexts: &[&[u32]],
         mut logits: ArrayViewMut2<'_, f32>,
+        step: fn(&Processor, &mut Cache, &[u32], &mut [f32]) -> Result<Outcome, Error>,
     ) -> Result<(), Error> {
         let rows = logits.nrows();
         if contexts.len() != rows {
@@ -324,13 +358,13 @@ impl Processor {
         }
         let run = |(mut row, (cache, context)): (ndarray::ArrayViewMut1<'_, f32>, (&mut Cache, &&[u32]))| {
             match row.as_slice_mut() {
-                Some(slice) => self.apply(cache, context, slice).map(|_| ()),
+                Some(slice) => step(self, cache, context, slice).map(|_| ()),
                 None => {
                     // A strided row (a transposed or sliced view): work on a contiguous copy.
                     let mut tmp = std::mem::take(&mut cache.row);
                     tmp.clear();
                     tmp.extend(row.iter().copied());
-                    let result = self.apply(cache, context, &mut tmp);
+                    let result = step(self, cache, context, &mut tmp);
                     row.iter_mut().zip(&tmp).for_each(|(dst, &src)| *dst = src);
                     cache.row = tmp;
                     result.map(|_| ())
@@ -374,22 +408,38 @@ fn min_entry(top: &[(f32, u32)]) -> (f32, usize) {
     best
 }
 
-/// `logits[i] += δ` where `bytes[i] < g`. Written without branches so that it vectorises.
+/// `logits[i] += δ` where `bytes[i] < g`. Fixed-width chunks without branches, so that
+/// the compiler vectorises it.
 #[inline]
 fn add_below(bytes: &[u8], g: u8, delta: f32, logits: &mut [f32]) {
-    for (l, &b) in logits.iter_mut().zip(bytes) {
+    const W: usize = 32;
+    let mut lc = logits.chunks_exact_mut(W);
+    let mut bc = bytes.chunks_exact(W);
+    for (l, b) in (&mut lc).zip(&mut bc) {
+        let l: &mut [f32; W] = l.try_into().expect("chunk of W");
+        let b: &[u8; W] = b.try_into().expect("chunk of W");
+        for i in 0..W {
+            l[i] += if b[i] < g { delta } else { 0.0 };
+        }
+    }
+    for (l, &b) in lc.into_remainder().iter_mut().zip(bc.remainder()) {
         *l += if b < g { delta } else { 0.0 };
     }
 }
 
-/// `logits[i] += δ` for every set bit `i` of `mask`.
+/// Logits scanned per block when looking for finite values or the top k.
+const SCAN: usize = 64;
+
+/// True if any value of `chunk` is finite; branch-free so that it vectorises.
 #[inline]
-fn add_from_mask(mask: &GreenMask, delta: f32, logits: &mut [f32]) {
-    for (chunk, &word) in logits.chunks_mut(64).zip(mask.words()) {
-        for (j, l) in chunk.iter_mut().enumerate() {
-            *l += if (word >> j) & 1 == 1 { delta } else { 0.0 };
-        }
-    }
+fn any_finite(chunk: &[f32]) -> bool {
+    chunk.iter().fold(false, |acc, l| acc | ((l.to_bits() & 0x7fff_ffff) < 0x7f80_0000))
+}
+
+/// The largest value of `chunk` (NaN ignored); branch-free so that it vectorises.
+#[inline]
+fn chunk_max(chunk: &[f32]) -> f32 {
+    chunk.iter().fold(f32::NEG_INFINITY, |m, &l| if l > m { l } else { m })
 }
 
 /// The engine-facing shape of a logits processor, as mistral.rs's `CustomLogitsProcessor`:

@@ -222,6 +222,15 @@ fn batch_equals_rows_serial_parallel_and_strided() {
         fortran.assign(&base);
         p.apply_batch(&mut caches, &ctx_refs, fortran.view_mut()).unwrap();
         assert_eq!(fortran, expected, "{seeding}, strided");
+        // Candidate mode: 50 finite logits per row.
+        let sparse = Array2::from_shape_fn((rows, vocab), |(r, c)| if (c * 7 + r) % (vocab / 50) == 0 { c as f32 } else { f32::NEG_INFINITY });
+        let mut expected = sparse.clone();
+        for (r, mut row) in expected.rows_mut().into_iter().enumerate() {
+            p.apply_finite(&mut cache, &contexts[r], row.as_slice_mut().unwrap()).unwrap();
+        }
+        let mut batch = sparse.clone();
+        p.apply_batch_finite(&mut caches, &ctx_refs, batch.view_mut()).unwrap();
+        assert_eq!(batch, expected, "{seeding}, finite");
     }
 }
 
@@ -258,7 +267,7 @@ fn trait_objects_match_apply() {
 fn mask_cache_is_bounded_in_bytes() {
     let key = Key::from_bytes([2; 32]);
     let vocab = 64_000u32;
-    let budget = 40_000; // five masks of 8,000 bytes
+    let budget = 5 * 64_000; // five lists of 64,000 bytes
     let p = Processor::builder().mask_cache_bytes(budget).build(&key, config(Seeding::LeftHash, vocab));
     let mut cache = p.create_cache();
     let mut row = vec![0.0f32; vocab as usize];

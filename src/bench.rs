@@ -1,0 +1,134 @@
+//! The processor's speed measurements: one definition shared by `wmark bench` and the
+//! criterion bench (`benches/processor.rs`), so both measure the same work.
+
+use std::time::{Duration, Instant};
+
+use ndarray::Array2;
+use wmark_core::{Config, Key, Seeding};
+use wmark_processor::{BatchCache, Processor};
+
+/// The vocabulary sizes measured: Llama 2 / Mistral, Llama 3, Qwen 2, Gemma 3.
+pub const VOCABS: [u32; 4] = [32_000, 128_256, 151_936, 262_144];
+/// Batch sizes measured.
+pub const BATCHES: [usize; 2] = [1, 8];
+/// Seeding rules measured.
+pub const SCHEMES: [Seeding; 4] = [Seeding::LeftHash, Seeding::MinHash(4), Seeding::SelfHash(4), Seeding::Unigram];
+/// Finite logits per row in candidate mode.
+pub const FINITE: usize = 50;
+
+/// What one step does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Exact mode on a context never seen before (the streaming path, no mask cache).
+    ExactCold,
+    /// Exact mode on a context whose green mask is in the cache.
+    ExactWarm,
+    /// Candidate mode after a top-k warper: only [`FINITE`] logits are finite.
+    Finite,
+    /// The reference: add δ to every logit, one pass over memory.
+    MemoryPass,
+}
+
+impl Mode {
+    /// The name used in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::ExactCold => "exact-cold",
+            Mode::ExactWarm => "exact-warm",
+            Mode::Finite => "finite-50",
+            Mode::MemoryPass => "memory-pass",
+        }
+    }
+}
+
+/// One measured configuration, ready to step.
+pub struct Workload {
+    processor: Processor,
+    mode: Mode,
+    caches: BatchCache,
+    logits: Array2<f32>,
+    contexts: Vec<[u32; 4]>,
+    counter: u32,
+}
+
+impl Workload {
+    /// Builds the processor, the logits rows and the caches (warmed for [`Mode::ExactWarm`]).
+    pub fn new(seeding: Seeding, vocab: u32, batch: usize, mode: Mode) -> Workload {
+        let key = Key::from_bytes([0x42; 32]);
+        let config = Config::new(seeding, 0.25, 2.0, vocab).expect("valid benchmark config");
+        let cache_bytes = if mode == Mode::ExactWarm { 64 << 20 } else { 0 };
+        let processor = Processor::builder().mask_cache_bytes(cache_bytes).build(&key, config);
+        let v = vocab as usize;
+        let stride = v / FINITE;
+        let logits = Array2::from_shape_fn((batch, v), |(r, c)| match mode {
+            Mode::Finite if c % stride != r % stride => f32::NEG_INFINITY,
+            _ => ((c as u64 * 2_654_435_761 + r as u64) % 10_007) as f32 / 1_000.0,
+        });
+        let contexts = (0..batch as u32).map(|r| [r, 1_000 + r, 2_000 + r, 3_000 + r]).collect();
+        let mut w = Workload { processor, mode, caches: BatchCache::new(), logits, contexts, counter: 0 };
+        if mode == Mode::ExactWarm {
+            w.step();
+        }
+        w
+    }
+
+    /// One decoding step over the whole batch.
+    pub fn step(&mut self) {
+        if self.mode == Mode::MemoryPass {
+            let delta = self.processor.config().delta();
+            self.logits.iter_mut().for_each(|l| *l += delta);
+            return;
+        }
+        if self.mode != Mode::ExactWarm {
+            // A new last token on every row: contexts never seen before.
+            self.counter = self.counter.wrapping_add(1);
+            for ctx in &mut self.contexts {
+                ctx[3] = ctx[3].wrapping_add(self.counter) % 50_000;
+            }
+        }
+        let refs: Vec<&[u32]> = self.contexts.iter().map(|c| &c[..]).collect();
+        let result = match self.mode {
+            Mode::Finite => self.processor.apply_batch_finite(&mut self.caches, &refs, self.logits.view_mut()),
+            _ => self.processor.apply_batch(&mut self.caches, &refs, self.logits.view_mut()),
+        };
+        result.expect("benchmark shapes are consistent");
+    }
+}
+
+/// Every measured (scheme, vocab, batch, mode), the memory pass once per (vocab, batch).
+pub fn plan() -> Vec<(Option<Seeding>, u32, usize, Mode)> {
+    let mut out = Vec::new();
+    for &vocab in &VOCABS {
+        for &batch in &BATCHES {
+            out.push((None, vocab, batch, Mode::MemoryPass));
+            for &s in &SCHEMES {
+                for mode in [Mode::ExactCold, Mode::ExactWarm, Mode::Finite] {
+                    out.push((Some(s), vocab, batch, mode));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The median time of one step, from `samples` timed runs of equal length filling about
+/// `budget` in all.
+pub fn median_step(workload: &mut Workload, budget: Duration, samples: usize) -> Duration {
+    // Calibrate: how many steps fit in one sample.
+    let start = Instant::now();
+    workload.step();
+    let one = start.elapsed().max(Duration::from_nanos(50));
+    let per_sample = budget / samples.max(1) as u32;
+    let iters = (per_sample.as_nanos() / one.as_nanos()).clamp(1, 1_000_000) as u32;
+    let mut times: Vec<Duration> = (0..samples.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..iters {
+                workload.step();
+            }
+            t.elapsed() / iters
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
