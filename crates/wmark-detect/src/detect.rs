@@ -1,0 +1,266 @@
+//! The detector: text or ids in, a [`Report`] out, for one key or several.
+
+use wmark_core::{Config, Key, Watermark};
+
+use crate::error::Error;
+use crate::normalize::{self, normalize};
+use crate::report::{KeyResult, Report, Span, TokenFlag, Verdict, SCHEMA_VERSION};
+use crate::score::{score, Dedup, DedupTape, Scoring};
+use crate::stats::{binomial_upper_tail_log10, z_score};
+use crate::tokenize::TextTokenizer;
+use crate::window::best_window;
+
+/// The default significance level: a false accusation at most once in a million texts.
+pub const DEFAULT_ALPHA: f64 = 1e-6;
+
+/// How the detector scores and decides.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Which repeated units count once (default: tuple).
+    pub dedup: Dedup,
+    /// Significance level of the verdict, in (0, 1) (default 1e-6).
+    pub alpha: f64,
+    /// Also find the most significant contiguous span (copy-paste detection).
+    pub windows: bool,
+    /// Include every token's status in the report.
+    pub token_flags: bool,
+    /// Text normalisation before tokenising (default: all on).
+    pub normalize: normalize::Options,
+    /// A beginning-of-sequence id to strip when token ids start with it.
+    pub bos_id: Option<u32>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            dedup: Dedup::Tuple,
+            alpha: DEFAULT_ALPHA,
+            windows: false,
+            token_flags: false,
+            normalize: normalize::Options::default(),
+            bos_id: None,
+        }
+    }
+}
+
+/// Tests texts against one or more keys sharing one configuration.
+pub struct Detector {
+    marks: Vec<Watermark>,
+    config: Config,
+    options: Options,
+    tokenizer: Option<TextTokenizer>,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("keys", &self.marks.iter().map(|m| m.key_id()).collect::<Vec<_>>())
+            .field("config", &self.config)
+            .field("options", &self.options)
+            .field("tokenizer", &self.tokenizer)
+            .finish()
+    }
+}
+
+/// The text's ids and, for text input, where each token is in the original text.
+struct Prepared {
+    /// Context (prompt) ids followed by the text's ids.
+    ids: Vec<u32>,
+    /// How many leading ids are context.
+    context: usize,
+    /// Character range in the original text of each of the text's tokens.
+    chars: Option<Vec<(u64, u64)>>,
+    normalized: bool,
+}
+
+impl Detector {
+    /// A detector for `keys` (at least one), all with `config`.
+    pub fn new(keys: &[Key], config: Config, options: Options) -> Result<Detector, Error> {
+        if keys.is_empty() {
+            return Err(Error::no_keys());
+        }
+        if !(options.alpha > 0.0 && options.alpha < 1.0) {
+            return Err(Error::input(format!("alpha must be strictly between 0 and 1, got {}", options.alpha)));
+        }
+        let marks = keys.iter().map(|k| Watermark::new(k, config)).collect();
+        Ok(Detector { marks, config, options, tokenizer: None })
+    }
+
+    /// Adds the tokenizer that text input is encoded with. Its vocabulary must fit the
+    /// configuration's `vocab_size` (it may be smaller: logits rows are often padded).
+    pub fn with_tokenizer(mut self, tokenizer: TextTokenizer) -> Result<Detector, Error> {
+        if tokenizer.vocab_size() > self.config.vocab_size() as usize {
+            return Err(Error::vocab_mismatch(tokenizer.vocab_size(), self.config.vocab_size()));
+        }
+        self.tokenizer = Some(tokenizer);
+        Ok(self)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The options.
+    pub fn options(&self) -> &Options {
+        &self.options
+    }
+
+    /// The tokenizer, if one was given.
+    pub fn tokenizer(&self) -> Option<&TextTokenizer> {
+        self.tokenizer.as_ref()
+    }
+
+    /// Tests a text. `prompt`, if given, is the text the model answered: it gives context to
+    /// the first tokens and is not scored.
+    pub fn detect_text(&self, text: &str, prompt: Option<&str>) -> Result<Report, Error> {
+        let tokenizer = self
+            .tokenizer
+            .as_ref()
+            .ok_or_else(|| Error::input("detecting text needs a tokenizer; give one, or give token ids"))?;
+        let norm = normalize(text, &self.options.normalize);
+        let enc = tokenizer.encode(norm.text())?;
+        let mut ids = Vec::new();
+        if let Some(p) = prompt {
+            let p = normalize(p, &self.options.normalize);
+            ids = tokenizer.encode(p.text())?.ids;
+        }
+        let context = ids.len();
+        ids.extend_from_slice(&enc.ids);
+        // Byte offsets in the normalised text → char offsets in the original.
+        let original = text;
+        let chars = enc
+            .offsets
+            .iter()
+            .map(|&(a, b)| {
+                let r = norm.original_range(a..b);
+                (char_index(original, r.start), char_index(original, r.end))
+            })
+            .collect();
+        self.run(Prepared { ids, context, chars: Some(chars), normalized: norm.changed() })
+    }
+
+    /// Tests token ids. The first `context` ids are a prompt or prefix: context only, not
+    /// scored. A leading BOS id (see [`Options::bos_id`]) is stripped.
+    pub fn detect_ids(&self, ids: &[u32], context: usize) -> Result<Report, Error> {
+        if context > ids.len() {
+            return Err(Error::input(format!("the context ({context} ids) is longer than the input ({} ids)", ids.len())));
+        }
+        let (ids, context) = match self.options.bos_id {
+            Some(bos) if ids.first() == Some(&bos) => (&ids[1..], context.saturating_sub(1)),
+            _ => (ids, context),
+        };
+        self.run(Prepared { ids: ids.to_vec(), context, chars: None, normalized: false })
+    }
+
+    fn run(&self, input: Prepared) -> Result<Report, Error> {
+        let gamma = self.config.gamma_effective();
+        let mut results: Vec<Scoring> = Vec::with_capacity(self.marks.len());
+        for wm in &self.marks {
+            let mut tape = DedupTape::new();
+            results.push(score(wm, &input.ids, input.context, self.options.dedup, &mut tape)?);
+        }
+        let tails: Vec<f64> =
+            results.iter().map(|r| binomial_upper_tail_log10(r.scored, r.greens, gamma)).collect();
+        let (best, _) = tails
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.total_cmp(b.1))
+            .expect("at least one key");
+        let r = &results[best];
+        let keys = self.marks.len() as f64;
+        let log10_keys = keys.log10();
+        let log10_p = (tails[best] + log10_keys).min(0.0);
+        let log10_alpha = self.options.alpha.log10();
+        let verdict = if r.scored == 0 || r.scored as f64 * gamma.log10() + log10_keys > log10_alpha {
+            Verdict::Insufficient
+        } else if log10_p <= log10_alpha {
+            Verdict::Watermarked
+        } else {
+            Verdict::NotWatermarked
+        };
+        let tokens = (input.ids.len() - input.context) as u64;
+
+        let mut spans = Vec::new();
+        if self.options.windows {
+            // Scored units of the best key, and which token each one is.
+            let (units, at): (Vec<bool>, Vec<usize>) = r
+                .status
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.is_scored())
+                .map(|(i, _)| (r.green[i], i))
+                .unzip();
+            if let Some(w) = best_window(&units, gamma) {
+                let (token_start, token_end) = (at[w.start], at[w.end - 1] + 1);
+                let (char_start, char_end) = match &input.chars {
+                    Some(c) => (Some(c[token_start].0), Some(c[token_end - 1].1)),
+                    None => (None, None),
+                };
+                spans.push(Span {
+                    token_start: token_start as u64,
+                    token_end: token_end as u64,
+                    char_start,
+                    char_end,
+                    scored: (w.end - w.start) as u64,
+                    green: w.green,
+                    log10_p: w.log10_p,
+                    log10_p_corrected: (w.log10_p_corrected + log10_keys).min(0.0),
+                    windows_tested: w.windows_tested,
+                });
+            }
+        }
+
+        let token_flags = self.options.token_flags.then(|| {
+            (0..r.status.len())
+                .map(|i| TokenFlag {
+                    id: input.ids[input.context + i],
+                    status: r.status[i],
+                    green: r.green[i],
+                    char_start: input.chars.as_ref().map(|c| c[i].0),
+                    char_end: input.chars.as_ref().map(|c| c[i].1),
+                })
+                .collect()
+        });
+
+        let key_results = if self.marks.len() > 1 {
+            self.marks
+                .iter()
+                .zip(&results)
+                .zip(&tails)
+                .map(|((m, r), &t)| KeyResult { key_id: m.key_id().to_string(), scored: r.scored, green: r.greens, log10_p: t })
+                .collect()
+        } else {
+            Vec::new()
+        };
+
+        Ok(Report {
+            schema_version: SCHEMA_VERSION,
+            scheme: self.config.seeding().to_string(),
+            key_id: self.marks[best].key_id().to_string(),
+            gamma_effective: gamma,
+            tokens,
+            scored: r.scored,
+            green: r.greens,
+            p_value: 10f64.powf(log10_p),
+            log10_p,
+            z: (r.scored > 0).then(|| z_score(r.scored, r.greens, gamma)),
+            alpha: self.options.alpha,
+            verdict,
+            dedup: self.options.dedup,
+            normalized: input.normalized,
+            spans,
+            token_flags,
+            keys: key_results,
+        })
+    }
+}
+
+/// The char index of byte offset `byte` in `text` (rounded down to a char boundary).
+fn char_index(text: &str, byte: usize) -> u64 {
+    let mut b = byte.min(text.len());
+    while !text.is_char_boundary(b) {
+        b -= 1;
+    }
+    text[..b].chars().count() as u64
+}

@@ -1,0 +1,86 @@
+//! The most significant contiguous span of scored tokens, with a p-value that accounts for
+//! every span that was tried.
+
+use crate::stats::binomial_upper_tail_log10;
+
+/// Up to this many scored tokens every span length is tried; above it, a geometric grid of
+/// lengths (ratio about 1.05), which keeps the scan O(T · log T).
+pub const ALL_LENGTHS_UP_TO: usize = 2048;
+
+/// The best span found by [`best_window`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Window {
+    /// First scored unit of the span (an index into the scored sequence).
+    pub start: usize,
+    /// One past the last scored unit.
+    pub end: usize,
+    /// Green units in the span.
+    pub green: u64,
+    /// log10 of the span's own binomial p-value (as if it had been chosen in advance).
+    pub log10_p: f64,
+    /// log10 of the Bonferroni-corrected p-value: `min(1, windows_tested · p)`.
+    pub log10_p_corrected: f64,
+    /// How many spans were compared.
+    pub windows_tested: u64,
+}
+
+/// The lengths scanned for `t` scored units: all of 1..=t up to [`ALL_LENGTHS_UP_TO`], else
+/// a geometric grid that always includes 1 and t.
+pub fn lengths(t: usize) -> Vec<usize> {
+    if t <= ALL_LENGTHS_UP_TO {
+        return (1..=t).collect();
+    }
+    let mut out = Vec::new();
+    let mut len = 1.0f64;
+    while (len as usize) < t {
+        let l = len as usize;
+        if out.last() != Some(&l) {
+            out.push(l);
+        }
+        len = (len * 1.05).max(len + 1.0);
+    }
+    out.push(t);
+    out
+}
+
+/// Scans every span of every length in [`lengths`] over the scored units `greens` (true =
+/// green) and returns the one with the smallest p-value under `Bin(len, gamma)`; `None` when
+/// nothing was scored.
+///
+/// For a fixed length the most significant span is the one with the most green units, so one
+/// pass with prefix sums per length suffices; the corrected p-value multiplies by the number
+/// of spans compared, which is valid whatever their dependence (Bonferroni). A maximum
+/// z-score alone would not be a p-value.
+pub fn best_window(greens: &[bool], gamma: f64) -> Option<Window> {
+    let t = greens.len();
+    if t == 0 {
+        return None;
+    }
+    let mut prefix = Vec::with_capacity(t + 1);
+    prefix.push(0u64);
+    for &g in greens {
+        prefix.push(prefix.last().unwrap() + u64::from(g));
+    }
+    let mut best: Option<Window> = None;
+    let mut tested = 0u64;
+    for len in lengths(t) {
+        let (mut start, mut most) = (0usize, 0u64);
+        for s in 0..=t - len {
+            let g = prefix[s + len] - prefix[s];
+            if g > most {
+                most = g;
+                start = s;
+            }
+        }
+        tested += (t - len + 1) as u64;
+        let log10_p = binomial_upper_tail_log10(len as u64, most, gamma);
+        if best.is_none_or(|b| log10_p < b.log10_p) {
+            best = Some(Window { start, end: start + len, green: most, log10_p, log10_p_corrected: 0.0, windows_tested: 0 });
+        }
+    }
+    best.map(|mut w| {
+        w.windows_tested = tested;
+        w.log10_p_corrected = (w.log10_p + (tested as f64).log10()).min(0.0);
+        w
+    })
+}
