@@ -1,5 +1,14 @@
-//! The `wmark` command line's internals (the binary is `src/main.rs`). Not a library API:
-//! use the `wmark-core`, `wmark-processor` crates instead.
+//! The `wmark` command line's internals (the binary is `src/main.rs`): arguments become
+//! validated settings (`settings`), commands run on them (`commands`), and `output` presents
+//! the results. Not a library API: use the `wmark-core`, `wmark-processor` and
+//! `wmark-detect` crates instead.
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod calibration;
+pub mod commands;
+pub mod config_file;
+pub mod fail;
+pub mod input;
+pub mod output;
+pub mod settings;

@@ -1,23 +1,128 @@
 //! The `wmark` command line.
+//!
+//! Exit codes: 0 a watermark was found in at least one input (or the command succeeded),
+//! 1 none was found, 2 an error. A closed output pipe is not an error.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use wmark::bench::{self, Mode, Workload};
+use wmark::commands::{self, DetectOpts};
+use wmark::fail::Result;
+use wmark::input::Format;
+use wmark::settings::{KeyArgs, SchemeArgs};
 use wmark_core::Seeding;
+use wmark_detect::Dedup;
 
 /// Watermark language-model text and detect it with exact statistics.
 #[derive(Parser, Debug)]
-#[command(name = "wmark", version, about)]
+#[command(name = "wmark", version, about, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+#[derive(Args, Debug)]
+struct InputArgs {
+    /// Each input line is a JSON object; the document is this field (one document per line).
+    #[arg(long, value_name = "FIELD")]
+    jsonl: Option<String>,
+    /// Documents are token ids: each line (or the --jsonl field) is a JSON array of ids.
+    #[arg(long)]
+    ids: bool,
+}
+
+impl InputArgs {
+    fn format(&self) -> Format {
+        Format { jsonl_field: self.jsonl.clone(), ids: self.ids }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Create a key file (mode 0600) and print its id; never prints the key.
+    Keygen {
+        /// Where to write the key; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Derive the key of this customer account from --master instead of drawing a new one.
+        #[arg(long, value_name = "ID", requires = "master")]
+        account: Option<String>,
+        /// The master key that account keys are derived from.
+        #[arg(long, value_name = "FILE", requires = "account")]
+        master: Option<PathBuf>,
+        /// Also write the public configuration (wmark.toml) that pins this key's id, the
+        /// scheme and the tokenizer, for generator and detector to share.
+        #[arg(long, value_name = "FILE")]
+        write_config: Option<PathBuf>,
+        #[command(flatten)]
+        scheme: SchemeArgs,
+    },
+    /// Test texts for the watermark. Exit 0 if found in at least one, 1 if in none, 2 on error.
+    Detect {
+        /// Text files, or - for standard input (the default).
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        scheme: SchemeArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        /// Which repeated units count once: none, window, tuple.
+        #[arg(long, default_value = "tuple", value_parser = parse_dedup)]
+        dedup: Dedup,
+        /// Significance level of the verdict.
+        #[arg(long, default_value_t = 1e-6, value_parser = parse_alpha)]
+        alpha: f64,
+        /// Also find the most significant span (text pasted into other text).
+        #[arg(long)]
+        windows: bool,
+        /// One JSON report per document (JSON Lines; docs/report-format.md).
+        #[arg(long, conflicts_with = "highlight")]
+        json: bool,
+        /// Print each text with green and red tokens coloured (honours NO_COLOR; without
+        /// colours, green tokens are shown in [brackets]).
+        #[arg(long)]
+        highlight: bool,
+        /// Write one self-contained HTML page with every document's tokens and statistics.
+        #[arg(long, value_name = "OUT.html")]
+        html: Option<PathBuf>,
+    },
+    /// Show a green list, or one token's membership: for debugging generator/detector mismatches.
+    Inspect {
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        scheme: SchemeArgs,
+        /// Token ids before the position, comma or space separated.
+        #[arg(long, value_name = "IDS", allow_hyphen_values = true)]
+        context: String,
+        /// Show this token's membership and stream byte instead of the whole list.
+        #[arg(long, value_name = "ID")]
+        token: Option<u32>,
+        /// Print only how many ids are green.
+        #[arg(long, conflicts_with = "token")]
+        count: bool,
+    },
+    /// Measure false positives of a key on your own human text, per length and level.
+    Calibrate {
+        /// Files or directories of human text (or JSONL with --jsonl FIELD).
+        #[arg(value_name = "CORPUS", required = true)]
+        corpus: Vec<PathBuf>,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        scheme: SchemeArgs,
+        #[command(flatten)]
+        input: InputArgs,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure the logit processor on this machine, the way `openssl speed` does.
     ///
     /// Per decoding step, for each seeding rule, vocabulary size, batch size and mode, with
@@ -33,7 +138,7 @@ enum Command {
     },
 }
 
-fn parse_seconds(s: &str) -> Result<f64, String> {
+fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !(0.5..=600.0).contains(&v) {
         return Err(format!("{v} is outside 0.5..=600 seconds"));
@@ -41,14 +146,36 @@ fn parse_seconds(s: &str) -> Result<f64, String> {
     Ok(v)
 }
 
+fn parse_alpha(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !(v > 0.0 && v < 1.0) {
+        return Err(format!("{v} is not strictly between 0 and 1"));
+    }
+    Ok(v)
+}
+
+fn parse_dedup(s: &str) -> std::result::Result<Dedup, String> {
+    s.parse().map_err(|e: wmark_detect::Error| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Keygen { out, account, master, write_config, scheme } => {
+            commands::keygen(&out, account.as_deref(), master.as_deref(), write_config.as_deref(), &scheme)
+        }
+        Command::Detect { files, keys, scheme, input, dedup, alpha, windows, json, highlight, html } => commands::detect(
+            &keys,
+            &scheme,
+            DetectOpts { files, format: input.format(), dedup, alpha, windows, json, highlight, html },
+        ),
+        Command::Inspect { keys, scheme, context, token, count } => commands::inspect(&keys, &scheme, &context, token, count),
+        Command::Calibrate { corpus, keys, scheme, input, json } => commands::calibrate(&keys, &scheme, &corpus, input.format(), json),
         Command::Bench { json, seconds } => run_bench(json, seconds),
     };
     match result {
         Ok(code) => code,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wmark: {e}");
             ExitCode::from(2)
@@ -56,7 +183,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_bench(json: bool, seconds: f64) -> std::io::Result<ExitCode> {
+fn run_bench(json: bool, seconds: f64) -> Result<ExitCode> {
     let plan = bench::plan();
     let budget = Duration::from_secs_f64(seconds * 0.85 / plan.len() as f64);
     let started = Instant::now();

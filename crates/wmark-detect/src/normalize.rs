@@ -141,7 +141,8 @@ pub struct Options {
     /// of Cyrillic `І` is `l`; of `0` and `O` is `O`; of `m` is `rn`). Each skeleton character
     /// is therefore replaced by an ASCII character with that same skeleton, chosen to match
     /// the homoglyph: an uppercase letter for an uppercase homoglyph (`Іnternet` → `Internet`,
-    /// not `lnternet`), a lowercase one for a lowercase homoglyph, a digit for a digit; a
+    /// not `lnternet`), a lowercase one for a lowercase homoglyph, a digit for a digit, the
+    /// skeleton character itself for an uncased letter (Arabic `ا` → `l`); a
     /// multi-character skeleton that is the skeleton of a single ASCII character is replaced by
     /// that character (`rn` → `m`). The result always has the same skeleton as the homoglyph.
     ///
@@ -167,14 +168,22 @@ pub struct Options {
 impl Default for Options {
     /// Every step on.
     fn default() -> Self {
-        Self { nfc: true, strip_invisible: true, confusables: true }
+        Self {
+            nfc: true,
+            strip_invisible: true,
+            confusables: true,
+        }
     }
 }
 
 impl Options {
     /// Every step off: [`normalize`] returns the text unchanged.
     pub const fn none() -> Self {
-        Self { nfc: false, strip_invisible: false, confusables: false }
+        Self {
+            nfc: false,
+            strip_invisible: false,
+            confusables: false,
+        }
     }
 }
 
@@ -337,7 +346,9 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
     let mut pieces = if options.strip_invisible {
         strip_invisible(text, &mut stats)
     } else {
-        text.char_indices().map(|(i, c)| Piece::new(c, i..i + c.len_utf8())).collect()
+        text.char_indices()
+            .map(|(i, c)| Piece::new(c, i..i + c.len_utf8()))
+            .collect()
     };
     if options.nfc {
         pieces = nfc(&pieces, &mut stats);
@@ -356,13 +367,22 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
     let mut out = String::with_capacity(text.len());
     let mut spans = Vec::with_capacity(pieces.len());
     for p in &pieces {
-        spans.push(Span { out: out.len(), start: p.start, end: p.end });
+        spans.push(Span {
+            out: out.len(),
+            start: p.start,
+            end: p.end,
+        });
         out.push(p.ch);
     }
     if out == text {
         return unchanged(stats);
     }
-    Normalized { text: out, original_len: text.len(), spans: Some(spans), stats }
+    Normalized {
+        text: out,
+        original_len: text.len(),
+        spans: Some(spans),
+        stats,
+    }
 }
 
 /// One character of the text being normalized, with the original byte range it came from.
@@ -375,7 +395,11 @@ struct Piece {
 
 impl Piece {
     fn new(ch: char, range: Range<usize>) -> Self {
-        Self { ch, start: range.start, end: range.end }
+        Self {
+            ch,
+            start: range.start,
+            end: range.end,
+        }
     }
 }
 
@@ -532,7 +556,10 @@ fn ascii_by_skeleton() -> &'static HashMap<String, Vec<char>> {
     TABLE.get_or_init(|| {
         let mut table: HashMap<String, Vec<char>> = HashMap::new();
         for c in (0x20u8..0x7F).map(char::from) {
-            table.entry(skeleton(c.encode_utf8(&mut [0; 4])).collect()).or_default().push(c);
+            table
+                .entry(skeleton(c.encode_utf8(&mut [0; 4])).collect())
+                .or_default()
+                .push(c);
         }
         table
     })
@@ -540,22 +567,21 @@ fn ascii_by_skeleton() -> &'static HashMap<String, Vec<char>> {
 
 /// Among ASCII candidates with the same skeleton, the one that best matches the kind of `like`.
 fn pick(candidates: &[char], like: char, skeleton_char: Option<char>) -> Option<char> {
-    let kind: fn(&char) -> bool = if like.is_uppercase() {
-        char::is_ascii_uppercase
+    let prototype = skeleton_char.filter(|c| candidates.contains(c));
+    let kind: Option<fn(&char) -> bool> = if like.is_uppercase() {
+        Some(char::is_ascii_uppercase)
     } else if like.is_lowercase() {
-        char::is_ascii_lowercase
+        Some(char::is_ascii_lowercase)
     } else if like.is_numeric() {
-        char::is_ascii_digit
-    } else if like.is_alphanumeric() {
-        char::is_ascii_alphanumeric
+        Some(char::is_ascii_digit)
+    } else if like.is_alphabetic() {
+        // An uncased letter (Arabic alef, Armenian, ...): the prototype itself.
+        None
     } else {
-        char::is_ascii_punctuation
+        Some(char::is_ascii_punctuation)
     };
-    candidates
-        .iter()
-        .copied()
-        .find(kind)
-        .or_else(|| skeleton_char.filter(|c| candidates.contains(c)))
+    kind.and_then(|kind| candidates.iter().copied().find(kind))
+        .or(prototype)
         .or_else(|| candidates.first().copied())
 }
 
@@ -571,7 +597,9 @@ fn ascii_prototype(c: char) -> Option<String> {
     let table = ascii_by_skeleton();
     let mut chars = skel.chars();
     if let (Some(only), None) = (chars.next(), chars.next()) {
-        let picked = table.get(&skel).and_then(|cands| pick(cands, c, Some(only)));
+        let picked = table
+            .get(&skel)
+            .and_then(|cands| pick(cands, c, Some(only)));
         return Some(picked.unwrap_or(only).to_string());
     }
     // A multi-character skeleton: the skeleton of one ASCII character (`rn` is `m`), or else
@@ -581,7 +609,12 @@ fn ascii_prototype(c: char) -> Option<String> {
     }
     Some(
         skel.chars()
-            .map(|s| table.get(s.encode_utf8(&mut [0; 4]) as &str).and_then(|cands| pick(cands, c, Some(s))).unwrap_or(s))
+            .map(|s| {
+                table
+                    .get(s.encode_utf8(&mut [0; 4]) as &str)
+                    .and_then(|cands| pick(cands, c, Some(s)))
+                    .unwrap_or(s)
+            })
             .collect(),
     )
 }
@@ -672,7 +705,12 @@ fn map_confusables(pieces: &[Piece], renormalize: bool, stats: &mut Changes) -> 
 
     let mut out = Vec::with_capacity(n);
     let mut unit_out = Vec::new();
-    let units = if renormalize { nfc_units(pieces) } else { vec![0..n] };
+    // Without NFC, every character is a unit of its own.
+    let units = if renormalize {
+        nfc_units(pieces)
+    } else {
+        (0..n).map(|i| i..i + 1).collect()
+    };
     for range in units {
         let unit = &pieces[range.clone()];
         let reps = &replacement[range];

@@ -5,6 +5,7 @@ use std::path::Path;
 use crate::error::Error;
 
 /// A Hugging Face tokenizer loaded from a `tokenizer.json` file.
+#[derive(Clone)]
 pub struct TextTokenizer {
     inner: tokenizers::Tokenizer,
     sha256: String,

@@ -1,0 +1,278 @@
+//! The commands: each takes validated settings and returns an exit code.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use rayon::prelude::*;
+use wmark_core::{Key, Watermark};
+use wmark_detect::{Dedup, Detector, Options, Report, Verdict};
+
+use crate::config_file::ConfigFile;
+use crate::fail::{Fail, Result};
+use crate::input::{self, Body, Doc, Format};
+use crate::output;
+use crate::settings::{load_key, KeyArgs, SchemeArgs};
+
+/// Documents detected per parallel batch: bounds memory on large inputs.
+const BATCH: usize = 512;
+
+/// `wmark keygen`.
+pub fn keygen(out: &Path, account: Option<&str>, master: Option<&Path>, write_config: Option<&Path>, scheme: &SchemeArgs) -> Result<ExitCode> {
+    if out.exists() {
+        return Err(Fail::usage(format!("{}: already exists; refusing to overwrite a key", out.display())));
+    }
+    if let Some(c) = write_config {
+        if c.exists() {
+            return Err(Fail::usage(format!("{}: already exists; refusing to overwrite it", c.display())));
+        }
+    }
+    // Validate the scheme before writing anything.
+    let resolved = match write_config {
+        Some(_) => Some(scheme.resolve(false)?),
+        None => None,
+    };
+    let key = match (account, master) {
+        (Some(a), Some(m)) => load_key(m)?.derive_account(a),
+        (None, None) => Key::generate()?,
+        _ => return Err(Fail::usage("--account and --master go together")),
+    };
+    key.save_new(out).map_err(|e| Fail::usage(e.to_string()))?;
+    let id = key.id().to_string();
+    if let (Some(path), Some(s)) = (write_config, resolved) {
+        let tokenizer = scheme.tokenizer.clone();
+        let file = ConfigFile {
+            version: 1,
+            scheme: s.config.seeding().to_string(),
+            gamma: s.config.gamma_effective(),
+            delta: s.config.delta(),
+            vocab_size: s.config.vocab_size(),
+            key_id: Some(id.clone()),
+            tokenizer_sha256: s.tokenizer.as_ref().map(|t| t.sha256().to_string()),
+            tokenizer: tokenizer.map(|t| std::fs::canonicalize(&t).unwrap_or(t)),
+            bos_id: None,
+        };
+        std::fs::write(path, file.to_toml()).map_err(|e| Fail::io(path, &e))?;
+        eprintln!("wrote public configuration {}", path.display());
+    }
+    eprintln!("wrote key {} (readable by its owner only); its id:", out.display());
+    println!("{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_ids(s: &str) -> Result<Vec<u32>> {
+    s.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<u32>().map_err(|_| Fail::usage(format!("--context: {t:?} is not a token id"))))
+        .collect()
+}
+
+/// `wmark inspect`.
+pub fn inspect(keys: &KeyArgs, scheme: &SchemeArgs, context: &str, token: Option<u32>, count: bool) -> Result<ExitCode> {
+    let s = scheme.resolve(false)?;
+    let key_list = keys.load_checked(&s)?;
+    if key_list.len() != 1 {
+        return Err(Fail::usage("inspect takes exactly one key"));
+    }
+    let wm = Watermark::new(&key_list[0], s.config);
+    let context = parse_ids(context)?;
+    let need = wm.context_len();
+    if context.len() < need {
+        return Err(Fail::usage(format!("{} needs {need} context token(s); --context has {}", s.config.seeding(), context.len())));
+    }
+    let seeder = wm.seeder(&context)?;
+    let mut out = std::io::stdout().lock();
+    let vocab = s.config.vocab_size();
+    match token {
+        Some(t) => {
+            let seed = seeder.seed(t);
+            let green = wm.is_green_in(&seed, t);
+            let byte = seed.byte_at(t);
+            let seed_hex: String = seed.0.iter().map(|b| format!("{b:02x}")).collect();
+            writeln!(
+                out,
+                "token {t}: {} (stream byte {byte}, green below {}{})\nseed {seed_hex}",
+                if green { "green" } else { "red" },
+                s.config.green_threshold(),
+                if t >= vocab { format!("; id is outside the vocabulary of {vocab}") } else { String::new() }
+            )?;
+        }
+        None => {
+            let greens: Vec<u32> = match seeder.shared_seed() {
+                Some(seed) => {
+                    let mut mask = wmark_core::GreenMask::new(vocab);
+                    wm.fill_mask(seed, &mut mask);
+                    mask.iter().collect()
+                }
+                None => (0..vocab).filter(|&t| seeder.is_green(t)).collect(),
+            };
+            if count {
+                writeln!(out, "{}", greens.len())?;
+            } else {
+                for t in greens {
+                    writeln!(out, "{t}")?;
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Options of `wmark detect` after parsing.
+pub struct DetectOpts {
+    pub files: Vec<PathBuf>,
+    pub format: Format,
+    pub dedup: Dedup,
+    pub alpha: f64,
+    pub windows: bool,
+    pub json: bool,
+    pub highlight: bool,
+    pub html: Option<PathBuf>,
+}
+
+fn progress(enabled: bool) -> indicatif::ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} documents, {per_sec} [{elapsed}]").expect("valid template"));
+    pb
+}
+
+fn run_batch(detector: &Detector, batch: &[Doc]) -> Vec<Result<Report>> {
+    let one = |d: &Doc| -> Result<Report> {
+        match &d.body {
+            Body::Text(t) => detector.detect_text(t, None),
+            Body::Ids(ids) => detector.detect_ids(ids, 0),
+        }
+        .map_err(|e| Fail::usage(format!("{}: {e}", d.source)))
+    };
+    if batch.len() > 1 {
+        batch.par_iter().map(one).collect()
+    } else {
+        batch.iter().map(one).collect()
+    }
+}
+
+/// `wmark detect`. Exit 0 if any document is watermarked, 1 if none, 2 on any error.
+pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<ExitCode> {
+    let s = scheme.resolve(!o.format.ids)?;
+    let key_list = keys.load_checked(&s)?;
+    let want_flags = o.highlight || o.html.is_some();
+    let opts = Options { dedup: o.dedup, alpha: o.alpha, windows: o.windows, token_flags: want_flags, bos_id: s.bos_id, ..Options::default() };
+    let mut detector = Detector::new(&key_list, s.config, opts)?;
+    if let Some(t) = s.tokenizer {
+        detector = detector.with_tokenizer(t)?;
+    }
+    let color = o.highlight && output::colors_enabled();
+    let mut out = std::io::stdout().lock();
+    let pb = progress(!o.highlight);
+    let (mut found, mut errors) = (false, 0usize);
+    let mut html_docs = Vec::new();
+    let mut docs = input::documents(&o.files, &o.format).peekable();
+    while docs.peek().is_some() {
+        let mut batch = Vec::with_capacity(BATCH);
+        for item in docs.by_ref().take(BATCH) {
+            match item {
+                Ok(d) => batch.push(d),
+                Err(e) => {
+                    pb.suspend(|| eprintln!("wmark: {e}"));
+                    errors += 1;
+                }
+            }
+        }
+        let results = run_batch(&detector, &batch);
+        for (doc, result) in batch.into_iter().zip(results) {
+            pb.inc(1);
+            let report = match result {
+                Ok(r) => r,
+                Err(e) => {
+                    pb.suspend(|| eprintln!("wmark: {e}"));
+                    errors += 1;
+                    continue;
+                }
+            };
+            found |= report.verdict == Verdict::Watermarked;
+            let mut printable = report.clone();
+            if o.json {
+                printable.token_flags = None;
+                writeln!(out, "{}", output::json_line(&doc.source, &printable))?;
+            } else {
+                writeln!(out, "{}", output::summary(&doc.source, &report))?;
+            }
+            if o.highlight {
+                output::highlight(&mut out, &doc.body, &report, color)?;
+            }
+            if o.html.is_some() {
+                html_docs.push((doc.source, doc.body, report));
+            }
+        }
+    }
+    pb.finish_and_clear();
+    if let Some(path) = &o.html {
+        std::fs::write(path, output::html_page(&html_docs)).map_err(|e| Fail::io(path, &e))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(if errors > 0 {
+        ExitCode::from(2)
+    } else if found {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `wmark calibrate`: the deployed key on the user's own human text.
+pub fn calibrate(keys: &KeyArgs, scheme: &SchemeArgs, corpus: &[PathBuf], format: Format, json: bool) -> Result<ExitCode> {
+    let s = scheme.resolve(!format.ids)?;
+    let key_list = keys.load_checked(&s)?;
+    let mut tuple = Detector::new(&key_list, s.config, Options { bos_id: s.bos_id, ..Options::default() })?;
+    let mut none = Detector::new(&key_list, s.config, Options { dedup: Dedup::None, bos_id: s.bos_id, ..Options::default() })?;
+    if let Some(t) = &s.tokenizer {
+        tuple = tuple.with_tokenizer(t.clone())?;
+        none = none.with_tokenizer(t.clone())?;
+    }
+    let files = input::expand(corpus)?;
+    if files.is_empty() {
+        return Err(Fail::usage("no corpus files found"));
+    }
+    let mut stats = crate::calibration::Tally::default();
+    let pb = progress(true);
+    let mut docs = input::documents(&files, &format).peekable();
+    let mut errors = 0usize;
+    while docs.peek().is_some() {
+        let batch: Vec<Doc> = docs
+            .by_ref()
+            .take(BATCH)
+            .filter_map(|d| d.map_err(|e| { pb.suspend(|| eprintln!("wmark: {e}")); errors += 1; }).ok())
+            .collect();
+        let pairs: Vec<Result<(Report, Report)>> = batch
+            .par_iter()
+            .map(|d| {
+                let run = |det: &Detector| match &d.body {
+                    Body::Text(t) => det.detect_text(t, None),
+                    Body::Ids(ids) => det.detect_ids(ids, 0),
+                };
+                Ok((run(&tuple).map_err(|e| Fail::usage(format!("{}: {e}", d.source)))?, run(&none).map_err(|e| Fail::usage(format!("{}: {e}", d.source)))?))
+            })
+            .collect();
+        for (d, p) in batch.iter().zip(pairs) {
+            pb.inc(1);
+            match p {
+                Ok((t, n)) => stats.add(&d.source, &t, &n),
+                Err(e) => {
+                    pb.suspend(|| eprintln!("wmark: {e}"));
+                    errors += 1;
+                }
+            }
+        }
+    }
+    pb.finish_and_clear();
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", stats.to_json())?;
+    } else {
+        stats.write_table(&mut out)?;
+    }
+    Ok(if errors > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}

@@ -1,0 +1,66 @@
+//! `wmark.toml`: the public configuration shared by generator and detector, so that they
+//! cannot silently disagree. It holds no secret.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::fail::{Fail, Result};
+
+/// The file as written on disk.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Format version of this file (1).
+    pub version: u32,
+    /// Seeding rule, e.g. `lefthash`.
+    pub scheme: String,
+    /// Green fraction asked for (rounded to a multiple of 1/256).
+    pub gamma: f64,
+    /// Bias added to green logits.
+    pub delta: f32,
+    /// Width of the model's logits row.
+    pub vocab_size: u32,
+    /// The id of the key texts were generated with; detection refuses any other key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// Path of the tokenizer.json, relative to this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer: Option<PathBuf>,
+    /// SHA-256 of the tokenizer.json; detection refuses a different tokenizer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer_sha256: Option<String>,
+    /// A beginning-of-sequence id stripped from token-id input.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bos_id: Option<u32>,
+}
+
+impl ConfigFile {
+    /// Reads and parses a config file; errors name the file and the problem.
+    pub fn load(path: &Path) -> Result<ConfigFile> {
+        let text = std::fs::read_to_string(path).map_err(|e| Fail::io(path, &e))?;
+        let cfg: ConfigFile = toml::from_str(&text)
+            .map_err(|e| Fail::usage(format!("{}: {}", path.display(), e.message())))?;
+        if cfg.version != 1 {
+            return Err(Fail::usage(format!("{}: unsupported config version {} (this wmark reads version 1)", path.display(), cfg.version)));
+        }
+        Ok(cfg)
+    }
+
+    /// The tokenizer path resolved against the config file's directory.
+    pub fn tokenizer_path(&self, config_path: &Path) -> Option<PathBuf> {
+        self.tokenizer.as_ref().map(|t| {
+            if t.is_absolute() {
+                t.clone()
+            } else {
+                config_path.parent().unwrap_or(Path::new(".")).join(t)
+            }
+        })
+    }
+
+    /// The file's text, with a header comment.
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string(self).expect("config serialises");
+        format!("# wmark public configuration: shared by generator and detector; holds no secret.\n{body}")
+    }
+}

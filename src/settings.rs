@@ -1,0 +1,181 @@
+//! From arguments to validated objects: keys read and checked, one configuration, the
+//! tokenizer pinned by hash. Every command starts here; after it nothing can disagree.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use wmark_core::{Config, Key, Seeding};
+use wmark_detect::TextTokenizer;
+
+use crate::config_file::ConfigFile;
+use crate::fail::{Fail, Result};
+
+/// Where the scheme comes from: a `wmark.toml`, or flags.
+#[derive(Args, Clone, Debug, Default)]
+pub struct SchemeArgs {
+    /// Public configuration file written by `wmark keygen --write-config` (or by hand).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["scheme", "gamma", "delta", "vocab_size"])]
+    pub config: Option<PathBuf>,
+    /// Seeding rule: unigram, lefthash, window:H, minhash:H, selfhash:H [default: lefthash].
+    #[arg(long, value_name = "RULE")]
+    pub scheme: Option<String>,
+    /// Green fraction γ, rounded to a multiple of 1/256 [default: 0.25].
+    #[arg(long, value_name = "GAMMA")]
+    pub gamma: Option<f64>,
+    /// Bias δ added to green logits [default: 2.0].
+    #[arg(long, value_name = "DELTA")]
+    pub delta: Option<f32>,
+    /// Width of the model's logits row [default: the tokenizer's size].
+    #[arg(long, value_name = "N")]
+    pub vocab_size: Option<u32>,
+    /// A Hugging Face tokenizer.json.
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+}
+
+/// Which keys to use.
+#[derive(Args, Clone, Debug, Default)]
+pub struct KeyArgs {
+    /// A key file (repeatable).
+    #[arg(long = "key", value_name = "FILE")]
+    pub key: Vec<PathBuf>,
+    /// A directory of key files (`*.key`), e.g. one per customer account.
+    #[arg(long = "keys", value_name = "DIR")]
+    pub keys_dir: Option<PathBuf>,
+}
+
+/// The validated scheme: configuration, tokenizer, and what the config file pins.
+pub struct Scheme {
+    pub config: Config,
+    pub tokenizer: Option<TextTokenizer>,
+    pub key_id: Option<String>,
+    pub bos_id: Option<u32>,
+}
+
+impl SchemeArgs {
+    /// Builds the configuration. `need_tokenizer`: text input will be tokenised.
+    pub fn resolve(&self, need_tokenizer: bool) -> Result<Scheme> {
+        let (file, file_path) = match &self.config {
+            Some(p) => (Some(ConfigFile::load(p)?), Some(p.as_path())),
+            None => (None, None),
+        };
+        let tokenizer_path = self
+            .tokenizer
+            .clone()
+            .or_else(|| file.as_ref().and_then(|f| f.tokenizer_path(file_path.expect("config path"))));
+        let tokenizer = match &tokenizer_path {
+            Some(p) if need_tokenizer || self.vocab_size.is_none() && file.is_none() => Some(TextTokenizer::from_file(p)?),
+            _ => None,
+        };
+        if let (Some(t), Some(f), Some(path)) = (&tokenizer, &file, &tokenizer_path) {
+            if let Some(expected) = &f.tokenizer_sha256 {
+                if t.sha256() != expected {
+                    return Err(Fail::usage(format!(
+                        "tokenizer mismatch: {} has SHA-256 {} but {} pins {}; detect with the generator's tokenizer",
+                        path.display(),
+                        t.sha256(),
+                        file_path.expect("config path").display(),
+                        expected
+                    )));
+                }
+            }
+        }
+        if need_tokenizer && tokenizer.is_none() {
+            return Err(Fail::usage("text input needs a tokenizer: give --tokenizer FILE or a --config that names one (or use --ids)"));
+        }
+        let (scheme, gamma, delta, vocab) = match &file {
+            Some(f) => (f.scheme.clone(), f.gamma, f.delta, Some(f.vocab_size)),
+            None => (
+                self.scheme.clone().unwrap_or_else(|| "lefthash".into()),
+                self.gamma.unwrap_or(0.25),
+                self.delta.unwrap_or(2.0),
+                self.vocab_size,
+            ),
+        };
+        let vocab = match (vocab, &tokenizer) {
+            (Some(v), _) => v,
+            (None, Some(t)) => u32::try_from(t.vocab_size()).map_err(|_| Fail::usage("the tokenizer is too large"))?,
+            (None, None) => return Err(Fail::usage("give --vocab-size N, --tokenizer FILE or --config FILE")),
+        };
+        let seeding: Seeding = scheme.parse()?;
+        let config = Config::new(seeding, gamma, delta, vocab)?;
+        if let Some(t) = &tokenizer {
+            if t.vocab_size() > vocab as usize {
+                return Err(Fail::usage(format!(
+                    "vocab size mismatch: the tokenizer has {} ids but the configuration's vocab_size is {vocab}",
+                    t.vocab_size()
+                )));
+            }
+        }
+        Ok(Scheme {
+            config,
+            tokenizer,
+            key_id: file.as_ref().and_then(|f| f.key_id.clone()),
+            bos_id: file.as_ref().and_then(|f| f.bos_id),
+        })
+    }
+}
+
+/// Reads a key file after checking that only its owner can read it (as ssh does).
+pub fn load_key(path: &Path) -> Result<Key> {
+    let meta = std::fs::metadata(path).map_err(|e| Fail::io(path, &e))?;
+    if !meta.is_file() {
+        return Err(Fail::usage(format!("{}: not a key file", path.display())));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(Fail::usage(format!(
+                "{}: key file is accessible by group or others (mode {mode:04o}); run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            )));
+        }
+    }
+    Key::load(path).map_err(|e| Fail::usage(format!("{}: {e}", path.display())))
+}
+
+impl KeyArgs {
+    /// Loads every key given; at least one is required.
+    pub fn load(&self) -> Result<Vec<Key>> {
+        let mut keys = Vec::new();
+        for p in &self.key {
+            keys.push(load_key(p)?);
+        }
+        if let Some(dir) = &self.keys_dir {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|e| Fail::io(dir, &e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "key"))
+                .collect();
+            paths.sort();
+            if paths.is_empty() {
+                return Err(Fail::usage(format!("{}: no *.key files in this directory", dir.display())));
+            }
+            for p in paths {
+                keys.push(load_key(&p)?);
+            }
+        }
+        if keys.is_empty() {
+            return Err(Fail::usage("no key given: use --key FILE or --keys DIR"));
+        }
+        Ok(keys)
+    }
+
+    /// Loads the keys and, with exactly one key, checks it against the configuration's
+    /// key id.
+    pub fn load_checked(&self, scheme: &Scheme) -> Result<Vec<Key>> {
+        let keys = self.load()?;
+        if let (Some(expected), [key]) = (&scheme.key_id, keys.as_slice()) {
+            let got = key.id().to_string();
+            if &got != expected {
+                return Err(Fail::usage(format!(
+                    "key id mismatch: the key has id {got} but the configuration was written for key {expected}"
+                )));
+            }
+        }
+        Ok(keys)
+    }
+}
