@@ -53,3 +53,9 @@ impl From<wmark_detect::Error> for Fail {
         Fail::usage(e.to_string())
     }
 }
+
+impl From<wmark_lm::Error> for Fail {
+    fn from(e: wmark_lm::Error) -> Fail {
+        Fail::usage(e.to_string())
+    }
+}

@@ -10,5 +10,6 @@ pub mod commands;
 pub mod config_file;
 pub mod fail;
 pub mod input;
+pub mod lm_commands;
 pub mod output;
 pub mod settings;

@@ -13,6 +13,8 @@ use wmark::bench::{self, Mode, Workload};
 use wmark::commands::{self, DetectOpts};
 use wmark::fail::Result;
 use wmark::input::Format;
+use wmark::lm_commands::{self, GenerateOpts};
+use wmark_lm::Sampling;
 use wmark::settings::{KeyArgs, SchemeArgs};
 use wmark_core::Seeding;
 use wmark_detect::Dedup;
@@ -123,6 +125,52 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Answer a prompt with SmolLM2-135M-Instruct, watermarked with your key.
+    Generate {
+        /// The user message (wrapped in the model's chat template).
+        #[arg(long)]
+        prompt: String,
+        /// A system message instead of the model's default.
+        #[arg(long)]
+        system: Option<String>,
+        /// Generate without the watermark (no key needed).
+        #[arg(long, conflicts_with_all = ["key", "keys_dir"])]
+        no_watermark: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        scheme: SchemeArgs,
+        /// Most tokens to generate.
+        #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=4096))]
+        max_tokens: u32,
+        /// Seed of the sampler: the same seed gives the same text.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Softmax temperature (0 = greedy).
+        #[arg(long, default_value_t = 0.7, value_parser = parse_temperature)]
+        temperature: f32,
+        /// Nucleus sampling: keep the most likely tokens up to this probability (0 < p <= 1).
+        #[arg(long, default_value_t = 0.95, value_parser = parse_top_p)]
+        top_p: f32,
+        /// Keep only the k most likely tokens (0 = no limit).
+        #[arg(long, default_value_t = 50)]
+        top_k: usize,
+        /// One JSON object with the text, the ids and the parameters.
+        #[arg(long)]
+        json: bool,
+        /// A GGUF model file instead of SmolLM2 from the asset cache.
+        #[arg(long, value_name = "FILE.gguf")]
+        model: Option<PathBuf>,
+    },
+    /// Watermark a few answers of a real model and detect them: fetches SmolLM2 on first use.
+    Demo {
+        /// Tokens per answer.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(10..=1000))]
+        max_tokens: u32,
+        /// Seed of the sampler.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Measure the logit processor on this machine, the way `openssl speed` does.
     ///
     /// Per decoding step, for each seeding rule, vocabulary size, batch size and mode, with
@@ -154,6 +202,22 @@ fn parse_alpha(s: &str) -> std::result::Result<f64, String> {
     Ok(v)
 }
 
+fn parse_temperature(s: &str) -> std::result::Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !(v.is_finite() && (0.0..=10.0).contains(&v)) {
+        return Err(format!("{v} is outside 0..=10"));
+    }
+    Ok(v)
+}
+
+fn parse_top_p(s: &str) -> std::result::Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
+    if !(v > 0.0 && v <= 1.0) {
+        return Err(format!("{v} is outside (0, 1]"));
+    }
+    Ok(v)
+}
+
 fn parse_dedup(s: &str) -> std::result::Result<Dedup, String> {
     s.parse().map_err(|e: wmark_detect::Error| e.to_string())
 }
@@ -171,6 +235,22 @@ fn main() -> ExitCode {
         ),
         Command::Inspect { keys, scheme, context, token, count } => commands::inspect(&keys, &scheme, &context, token, count),
         Command::Calibrate { corpus, keys, scheme, input, json } => commands::calibrate(&keys, &scheme, &corpus, input.format(), json),
+        Command::Generate { prompt, system, no_watermark, keys, scheme, max_tokens, seed, temperature, top_p, top_k, json, model } => {
+            lm_commands::generate(
+                &keys,
+                &scheme,
+                GenerateOpts {
+                    prompt,
+                    system,
+                    no_watermark,
+                    max_tokens: max_tokens as usize,
+                    sampling: Sampling { temperature, top_k, top_p, seed },
+                    json,
+                    model,
+                },
+            )
+        }
+        Command::Demo { max_tokens, seed } => lm_commands::demo(max_tokens as usize, seed),
         Command::Bench { json, seconds } => run_bench(json, seconds),
     };
     match result {

@@ -28,7 +28,7 @@ pub struct SchemeArgs {
     /// Width of the model's logits row [default: the tokenizer's size].
     #[arg(long, value_name = "N")]
     pub vocab_size: Option<u32>,
-    /// A Hugging Face tokenizer.json.
+    /// A Hugging Face tokenizer.json [default: SmolLM2's, from the asset cache].
     #[arg(long, value_name = "FILE")]
     pub tokenizer: Option<PathBuf>,
 }
@@ -59,10 +59,14 @@ impl SchemeArgs {
             Some(p) => (Some(ConfigFile::load(p)?), Some(p.as_path())),
             None => (None, None),
         };
-        let tokenizer_path = self
+        let mut tokenizer_path = self
             .tokenizer
             .clone()
             .or_else(|| file.as_ref().and_then(|f| f.tokenizer_path(file_path.expect("config path"))));
+        // The shared default of generate and detect: SmolLM2's tokenizer from the asset cache.
+        if tokenizer_path.is_none() && file.is_none() && (need_tokenizer || self.vocab_size.is_none()) {
+            tokenizer_path = Some(wmark_lm::assets::ensure_smollm2_tokenizer(&wmark_lm::assets::cache_dir())?);
+        }
         let tokenizer = match &tokenizer_path {
             Some(p) if need_tokenizer || self.vocab_size.is_none() && file.is_none() => Some(TextTokenizer::from_file(p)?),
             _ => None,
