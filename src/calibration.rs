@@ -10,9 +10,12 @@ use wmark_detect::{Report, Verdict};
 pub const ALPHAS: [f64; 4] = [1e-1, 1e-2, 1e-3, 1e-4];
 /// Lower edges of the length buckets, in scored tokens.
 pub const BUCKETS: [u64; 5] = [1, 50, 100, 200, 400];
-/// A document is called repetitive when tuple dedup drops more than this share of its
-/// scorable tokens.
-pub const REPETITIVE: f64 = 0.2;
+/// A document is called templated or repetitive when tuple dedup drops more than this share
+/// of its scorable tokens (long human texts repeat many short phrases; this is far more), or
+/// when without dedup it would look watermarked at [`SUSPICIOUS`].
+pub const REPETITIVE: f64 = 0.5;
+/// The level at which a document that only looks watermarked without dedup is reported.
+pub const SUSPICIOUS: f64 = 1e-3;
 
 #[derive(Clone, Debug, Default)]
 struct Bucket {
@@ -49,7 +52,9 @@ impl Tally {
     /// Adds one document's reports (tuple dedup and no dedup).
     pub fn add(&mut self, source: &str, tuple: &Report, none: &Report) {
         self.docs += 1;
-        if none.scored > 0 && (none.scored - tuple.scored) as f64 > REPETITIVE * none.scored as f64 {
+        let dropped = none.scored.saturating_sub(tuple.scored) as f64;
+        let fooled = none.log10_p <= SUSPICIOUS.log10() && tuple.log10_p > SUSPICIOUS.log10();
+        if none.scored > 0 && (dropped > REPETITIVE * none.scored as f64 || fooled) {
             self.repetitive_count += 1;
             if self.repetitive.len() < 5 {
                 self.repetitive.push(source.to_string());
@@ -108,8 +113,8 @@ impl Tally {
         if self.repetitive_count > 0 {
             writeln!(
                 out,
-                "warning: {} document(s) are templated or repetitive (tuple dedup dropped more than {:.0}% of their tokens), e.g. {}; \
-                 keep dedup on for texts like these",
+                "warning: {} document(s) are templated or repetitive (more than {:.0}% of their tokens repeat, or without dedup \
+                 they would look watermarked at p <= {SUSPICIOUS:e}), e.g. {}; keep dedup on for texts like these",
                 self.repetitive_count,
                 REPETITIVE * 100.0,
                 self.repetitive.join(", ")

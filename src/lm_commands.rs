@@ -130,7 +130,7 @@ pub fn demo(max_tokens: usize, seed: u64) -> Result<ExitCode> {
     let config = Config::new(Seeding::LeftHash, 0.25, 2.0, SMOLLM2_VOCAB)?;
     let processor = Processor::new(&key, config);
     let tokenizer = TextTokenizer::from_file(&tokenizer_path)?;
-    let detector = Detector::new(&[key.clone()], config, Options { token_flags: true, ..Options::default() })?.with_tokenizer(tokenizer)?;
+    let detector = Detector::new(std::slice::from_ref(&key), config, Options { token_flags: true, ..Options::default() })?.with_tokenizer(tokenizer)?;
     let color = output::colors_enabled();
     let mut out = std::io::stdout().lock();
     writeln!(out, "wmark demo: SmolLM2-135M-Instruct, lefthash, γ = 0.25, δ = 2, a fresh key ({}); {max_tokens} tokens per answer, temperature 0.7", key.id())?;

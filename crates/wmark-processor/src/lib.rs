@@ -343,7 +343,7 @@ impl Processor {
         caches: &mut BatchCache,
         contexts: &[&[u32]],
         mut logits: ArrayViewMut2<'_, f32>,
-        step: fn(&Processor, &mut Cache, &[u32], &mut [f32]) -> Result<Outcome, Error>,
+        step: RowStep,
     ) -> Result<(), Error> {
         let rows = logits.nrows();
         if contexts.len() != rows {
@@ -383,6 +383,9 @@ impl Processor {
         }
     }
 }
+
+/// One row's call, as [`Processor::apply`] or [`Processor::apply_finite`].
+type RowStep = fn(&Processor, &mut Cache, &[u32], &mut [f32]) -> Result<Outcome, Error>;
 
 /// Scratch space for [`Processor::apply_batch`]: one [`Cache`] per row, grown on demand.
 #[derive(Debug, Default)]
