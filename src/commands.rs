@@ -19,19 +19,28 @@ const BATCH: usize = 512;
 
 /// `wmark keygen`.
 pub fn keygen(out: &Path, account: Option<&str>, master: Option<&Path>, write_config: Option<&Path>, scheme: &SchemeArgs) -> Result<ExitCode> {
-    if out.exists() {
+    if out.exists() || out.symlink_metadata().is_ok() {
         return Err(Fail::usage(format!("{}: already exists; refusing to overwrite a key", out.display())));
     }
     if let Some(c) = write_config {
-        if c.exists() {
+        if c.exists() || c.symlink_metadata().is_ok() {
             return Err(Fail::usage(format!("{}: already exists; refusing to overwrite it", c.display())));
         }
+        if c == out || std::path::absolute(c).ok() == std::path::absolute(out).ok() {
+            return Err(Fail::usage("--out and --write-config name the same file"));
+        }
     }
-    // Validate the scheme before writing anything.
-    let resolved = match write_config {
-        Some(_) => Some(scheme.resolve(false)?),
-        None => None,
-    };
+    if account.is_some_and(|a| a.trim().is_empty() || a.trim() != a) {
+        return Err(Fail::usage("--account must be a non-empty id without leading or trailing spaces"));
+    }
+    // Validate the scheme (and load the tokenizer, to pin it) before writing anything.
+    let scheme_given = scheme.config.is_some()
+        || scheme.scheme.is_some()
+        || scheme.gamma.is_some()
+        || scheme.delta.is_some()
+        || scheme.vocab_size.is_some()
+        || scheme.tokenizer.is_some();
+    let resolved = if write_config.is_some() || scheme_given { Some(scheme.resolve(scheme.tokenizer.is_some())?) } else { None };
     let key = match (account, master) {
         (Some(a), Some(m)) => load_key(m)?.derive_account(a),
         (None, None) => Key::generate()?,
@@ -52,11 +61,12 @@ pub fn keygen(out: &Path, account: Option<&str>, master: Option<&Path>, write_co
             tokenizer: tokenizer.map(|t| std::fs::canonicalize(&t).unwrap_or(t)),
             bos_id: None,
         };
-        std::fs::write(path, file.to_toml()).map_err(|e| Fail::io(path, &e))?;
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Fail::io(path, &e))?;
+        f.write_all(file.to_toml().as_bytes()).map_err(|e| Fail::io(path, &e))?;
         eprintln!("wrote public configuration {}", path.display());
     }
     eprintln!("wrote key {} (readable by its owner only); its id:", out.display());
-    println!("{id}");
+    writeln!(std::io::stdout().lock(), "{id}")?;
     Ok(ExitCode::SUCCESS)
 }
 

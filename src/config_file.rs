@@ -24,7 +24,8 @@ pub struct ConfigFile {
     /// The id of the key texts were generated with; detection refuses any other key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
-    /// Path of the tokenizer.json, relative to this file.
+    /// Path of the tokenizer.json; a relative path is resolved against this file's directory
+    /// (keygen writes an absolute one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tokenizer: Option<PathBuf>,
     /// SHA-256 of the tokenizer.json; detection refuses a different tokenizer.
@@ -39,8 +40,13 @@ impl ConfigFile {
     /// Reads and parses a config file; errors name the file and the problem.
     pub fn load(path: &Path) -> Result<ConfigFile> {
         let text = std::fs::read_to_string(path).map_err(|e| Fail::io(path, &e))?;
-        let cfg: ConfigFile = toml::from_str(&text)
-            .map_err(|e| Fail::usage(format!("{}: {}", path.display(), e.message())))?;
+        let cfg: ConfigFile = toml::from_str(&text).map_err(|e| {
+            let at = e.span().map(|s| {
+                let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+                format!(":{line}")
+            });
+            Fail::usage(format!("{}{}: {}", path.display(), at.unwrap_or_default(), e.message().trim().replace('\n', "; ")))
+        })?;
         if cfg.version != 1 {
             return Err(Fail::usage(format!("{}: unsupported config version {} (this wmark reads version 1)", path.display(), cfg.version)));
         }

@@ -68,7 +68,11 @@ impl SchemeArgs {
             tokenizer_path = Some(wmark_lm::assets::ensure_smollm2_tokenizer(&wmark_lm::assets::cache_dir())?);
         }
         let tokenizer = match &tokenizer_path {
-            Some(p) if need_tokenizer || self.vocab_size.is_none() && file.is_none() => Some(TextTokenizer::from_file(p)?),
+            // A tokenizer named on the command line is always loaded, so that it is checked
+            // (hash, vocabulary size) whatever the command does with it.
+            Some(p) if need_tokenizer || self.tokenizer.is_some() || self.vocab_size.is_none() && file.is_none() => {
+                Some(TextTokenizer::from_file(p)?)
+            }
             _ => None,
         };
         if let (Some(t), Some(f), Some(path)) = (&tokenizer, &file, &tokenizer_path) {
