@@ -21,6 +21,7 @@
 mod detect;
 mod error;
 pub mod normalize;
+pub mod radioactive;
 mod report;
 pub mod score;
 pub mod stats;

@@ -1,0 +1,659 @@
+//! The closed-model radioactivity test: was a suspect model trained on our watermarked
+//! outputs? (Sander et al., 2024, *Watermarking Makes Language Models Radioactive*.)
+//!
+//! The provider cannot see the suspect model's weights, only its answers. It asks the model
+//! many prompts and tests all the answers together as **one corpus**:
+//!
+//! * **One global dedup tape.** Every (seed, token) tuple counts once in the whole corpus,
+//!   whichever answer it appears in. A model trained on watermarked text repeats a few
+//!   favourite tuples over and over; counting each repeat would turn one coin flip into many
+//!   (see docs/statistics.md §5), and even an innocent model would then look "radioactive".
+//! * **Prompt exclusion.** The prompts are read first, and only to collect every context (the
+//!   green-list seed, i.e. the last `h` tokens as the seed sees them) that occurs in them. An
+//!   answer tuple whose context is one of those is not scored. Prompts are often the
+//!   provider's own watermarked text, and a model copies or paraphrases its prompt; without
+//!   the exclusion that copied watermark would be mistaken for radioactivity.
+//! * **Optional teacher filter.** Only answer tuples whose *context* (green-list seed) also
+//!   occurs in the provider's own watermarked corpus are scored: the places where the
+//!   teacher's watermark could have been learnt. The filter selects on contexts, never on
+//!   the (context, token) tuples themselves: tuples found in watermarked text are mostly
+//!   green *because* of the watermark, so selecting them would make an innocent model look
+//!   radioactive (see [`RadioactivityOptions::teacher_filter`]).
+//! * **Several keys** (accounts): each key has its own tapes and sets; the best key is
+//!   reported with its p-value multiplied by `K` (Bonferroni), and every key's own result is
+//!   listed.
+//! * **Evidence over the corpus**: `(tokens, scored, green, log10_p)` checkpoints each time the
+//!   number of scored tuples reaches a power of two, and at the end, to plot the evidence
+//!   against the number of tokens read.
+//!
+//! The test is the detector's: `P(Bin(T, γ_eff) ≥ s)` in log10 with the exact tail of
+//! [`crate::stats`].
+//!
+//! # Streaming, and the order of the inputs
+//!
+//! Documents are fed one at a time and never kept: only fingerprints are. Because an answer is
+//! scored the moment it is added, everything that decides whether an answer tuple counts must
+//! be known before the first answer: **all prompts (and teacher documents) must be added
+//! before the first answer.** Adding one afterwards is an error, not a silent change of the
+//! rules half-way through the corpus.
+//!
+//! ```
+//! use wmark_core::{Config, Key, Seeding};
+//! use wmark_detect::radioactive::{Radioactivity, RadioactivityOptions, RadioactivityVerdict};
+//!
+//! let key = Key::from_bytes([3; 32]);
+//! let config = Config::new(Seeding::LeftHash, 0.25, 2.0, 1000).unwrap();
+//! let mut test = Radioactivity::new(&[key], config, RadioactivityOptions::default()).unwrap();
+//! test.add_prompt(&[5, 6, 7]).unwrap();
+//! test.add_answer(&[7, 8, 9, 10, 11]).unwrap();
+//! test.add_answer(&[8, 9, 10, 12]).unwrap();
+//! assert!(test.add_prompt(&[1, 2]).is_err()); // prompts come first
+//! let report = test.finish();
+//! // 9 tokens, 2 without context, 1 with the prompt's context 7, 2 repeats (8→9, 9→10)
+//! assert_eq!((report.answer_tokens, report.scored, report.repeats), (9, 4, 2));
+//! assert_eq!(report.verdict, RadioactivityVerdict::Insufficient);
+//! ```
+//!
+//! # What is a context, exactly
+//!
+//! For every rule but `selfhash`, the context of a position is its green-list seed, and its
+//! fingerprint is the first 16 bytes of that seed, as in the detector's `window` dedup. Under
+//! `minhash:h` two different windows with the same min-hash token share a seed, so a prompt
+//! window excludes every answer window that seeds the same green list. For `selfhash`, whose
+//! seed depends on the candidate, the context is the `h − 1` preceding tokens themselves.
+//! With `unigram` (and `selfhash:1`) every position has the same, empty context: any prompt
+//! excludes everything. Those rules have no use for this test.
+//!
+//! A prompt of length `L` contributes the contexts of positions `c..=L`, where `c` is the
+//! number of tokens the rule reads (`h`, or `h − 1` for `selfhash`): every window of `c`
+//! tokens in it, including the last one, which seeds whatever follows the prompt.
+//!
+//! # Memory
+//!
+//! Each remembered unit is a 16-byte fingerprint (the same bytes as [`crate::score`] uses)
+//! stored as a `u128` in a `HashSet`. With the hash table's control byte and load factor
+//! (7/8 at most, halved after each doubling), a unit costs between 19.4 and 38.9 bytes,
+//! depending on where the table is in its growth cycle; [`Radioactivity::memory_bytes`]
+//! gives the current figure. Per key, the units are: the distinct scored units (the tape),
+//! the distinct prompt contexts, and with the filter the distinct teacher contexts.
+//!
+//! # Cost
+//!
+//! One HMAC-SHA256 per answer token and key, and one ChaCha8 block per scored tuple. Measured
+//! (release build, one core, one key, `lefthash`, V = 50,000, random tokens so that nearly
+//! every tuple is new): 10^7 answer tokens in 5.3 s (1.9·10^6 tokens/s), and 28.6 bytes of
+//! heap per unique tuple at 10^7 tuples. The ignored test `throughput_and_memory_per_tuple`
+//! in `tests/radioactive.rs` repeats the measurement.
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use serde::{Deserialize, Serialize};
+use wmark_core::{Config, Key, Seed, Watermark};
+
+use crate::detect::DEFAULT_ALPHA;
+use crate::error::Error;
+use crate::score::Dedup;
+use crate::stats::{binomial_upper_tail_log10, z_score};
+
+/// The version of the [`RadioactivityReport`] format. Bumped on any change a reader could
+/// notice.
+pub const RADIOACTIVITY_SCHEMA_VERSION: u32 = 1;
+
+/// How the radioactivity test scores and decides.
+#[derive(Clone, Debug)]
+pub struct RadioactivityOptions {
+    /// Which repeated units count once, across the whole corpus (default: tuple). `none` is
+    /// for demonstrations only: without dedup an innocent model can look radioactive.
+    pub dedup: Dedup,
+    /// Significance level of the verdict, in (0, 1) (default 1e-6).
+    pub alpha: f64,
+    /// Score only answer tuples whose context (the green-list seed; for `selfhash` the
+    /// context tokens) occurs in the teacher corpus given with [`Radioactivity::add_teacher`]
+    /// (default: off). This concentrates the test on the contexts where a student could have
+    /// learnt the teacher's green choices.
+    ///
+    /// The filter is on contexts, not on whole tuples, and that is what keeps the p-value
+    /// valid: whether a context occurs in the teacher's text depends on the colours of the
+    /// tuples that *produced* that context, never on the colour of the next token after it,
+    /// which for an innocent model stays a fresh coin flip. Filtering on the tuples
+    /// themselves would select tuples that are in the teacher's text *because* they are
+    /// green, and an innocent model would then look radioactive (the test suite shows both).
+    pub teacher_filter: bool,
+    /// A beginning-of-sequence id to strip when a document starts with it.
+    pub bos_id: Option<u32>,
+}
+
+impl Default for RadioactivityOptions {
+    fn default() -> RadioactivityOptions {
+        RadioactivityOptions { dedup: Dedup::Tuple, alpha: DEFAULT_ALPHA, teacher_filter: false, bos_id: None }
+    }
+}
+
+/// The decision at level α.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RadioactivityVerdict {
+    /// p ≤ α: the answers carry the watermark of `key_id`; the suspect model was trained on
+    /// (or otherwise exposed to) text watermarked with that key.
+    Radioactive,
+    /// p > α with enough scored tuples that a trace could have been found (or a filtered,
+    /// descriptive result; see [`RadioactivityOptions::teacher_filter`]).
+    NotRadioactive,
+    /// Too few scored tuples: even if every one were green, p could not reach α.
+    Insufficient,
+}
+
+/// The evidence after part of the corpus.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// Answer tokens read so far (scored or not).
+    pub tokens: u64,
+    /// Tuples scored so far, T.
+    pub scored: u64,
+    /// Green tuples among them, s.
+    pub green: u64,
+    /// log10 P(Bin(T, γ_eff) ≥ s) for this key alone: not corrected for the number of keys,
+    /// and not a p-value to act on (looking at many checkpoints is many tests; the verdict
+    /// uses the end of the corpus only).
+    pub log10_p: f64,
+}
+
+/// One key's own result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RadioactivityKeyResult {
+    /// The key id.
+    pub key_id: String,
+    /// Tuples scored for this key, T.
+    pub scored: u64,
+    /// Green tuples among them, s.
+    pub green: u64,
+    /// s / T; null when T = 0.
+    pub green_fraction: Option<f64>,
+    /// log10 p for this key alone (not corrected for the number of keys).
+    pub log10_p: f64,
+    /// Answer tuples not scored because their context occurs in a prompt.
+    pub excluded_prompt_context: u64,
+    /// Answer tuples not scored because their context does not occur in the teacher corpus.
+    pub filtered_out: u64,
+    /// Answer tuples not scored because they were already scored (see `dedup`).
+    pub repeats: u64,
+    /// Distinct teacher contexts in the filter (0 without the filter).
+    pub teacher_contexts: u64,
+}
+
+/// The result of a radioactivity test: a versioned, serde-serialisable record.
+///
+/// The counts of answer tokens add up, for the reported key:
+/// `answer_tokens = no_context + excluded_prompt_context + filtered_out + repeats + scored`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RadioactivityReport {
+    /// [`RADIOACTIVITY_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The seeding rule, e.g. `lefthash`.
+    pub scheme: String,
+    /// The key the figures are for: the best key when several were tested.
+    pub key_id: String,
+    /// G/256, the green probability of the null hypothesis.
+    pub gamma_effective: f64,
+    /// Which repeated units were scored once, across the whole corpus.
+    pub dedup: Dedup,
+    /// The significance level of the verdict.
+    pub alpha: f64,
+    /// True if only tuples whose context occurs in the teacher corpus were scored.
+    pub teacher_filter: bool,
+    /// Number of prompts read.
+    pub prompts: u64,
+    /// Tokens in the prompts.
+    pub prompt_tokens: u64,
+    /// Number of teacher documents read.
+    pub teacher_documents: u64,
+    /// Tokens in the teacher documents.
+    pub teacher_tokens: u64,
+    /// Number of answers read.
+    pub answers: u64,
+    /// Tokens in the answers (a stripped BOS excluded).
+    pub answer_tokens: u64,
+    /// Answer tokens with fewer preceding tokens in their answer than the rule needs.
+    pub no_context: u64,
+    /// Tuples scored, T.
+    pub scored: u64,
+    /// Green tuples among them, s.
+    pub green: u64,
+    /// s / T; null when T = 0.
+    pub green_fraction: Option<f64>,
+    /// log10 of `p_value`: exact, never floored, corrected for the number of keys.
+    pub log10_p: f64,
+    /// min(1, K · P(Bin(T, γ_eff) ≥ s)); underflows to 0 for strong evidence, see `log10_p`.
+    pub p_value: f64,
+    /// (s − γT)/√(Tγ(1−γ)), for familiarity only; null when T = 0.
+    pub z: Option<f64>,
+    /// Answer tuples not scored because their context occurs in a prompt.
+    pub excluded_prompt_context: u64,
+    /// Answer tuples not scored because the teacher corpus does not contain them.
+    pub filtered_out: u64,
+    /// Answer tuples not scored because they were already scored.
+    pub repeats: u64,
+    /// Every key's own, uncorrected result, in the order the keys were given.
+    pub keys: Vec<RadioactivityKeyResult>,
+    /// The evidence as the corpus was read, for the reported key.
+    pub checkpoints: Vec<Checkpoint>,
+    /// The decision at `alpha`.
+    pub verdict: RadioactivityVerdict,
+}
+
+impl RadioactivityReport {
+    /// The report as one line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("reports serialise")
+    }
+}
+
+/// A hasher for fingerprints that are already uniformly random (they are bytes of keyed
+/// seeds): one multiply folds the 128 bits into 64. Multiplying by an odd constant is a
+/// bijection on the low bits, so fingerprints that differ in their low bits (the same seed
+/// with different tokens) land in different buckets.
+#[derive(Clone, Copy, Default)]
+struct FoldHasher(u64);
+
+const FOLD: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used for u128 keys; a plain byte-wise fold for completeness.
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(FOLD);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        let (lo, hi) = (v as u64, (v >> 64) as u64);
+        self.0 = (lo ^ hi.rotate_left(32) ^ self.0).wrapping_mul(FOLD);
+    }
+}
+
+/// A set of 16-byte fingerprints.
+type FpSet = HashSet<u128, BuildHasherDefault<FoldHasher>>;
+
+/// Heap bytes of a set: hashbrown keeps `buckets` slots of 16 bytes, one control byte per
+/// bucket and 16 more control bytes; capacity is 7/8 of the buckets (all but one below 8).
+fn set_bytes(set: &FpSet) -> usize {
+    let cap = set.capacity();
+    if cap == 0 {
+        return 0;
+    }
+    let buckets = if cap < 7 { (cap + 1).next_power_of_two() } else { (cap * 8 / 7).next_power_of_two() };
+    buckets * 17 + 16
+}
+
+/// Tuple fingerprint: the first 12 bytes of the seed and the token, as in `score.rs`.
+#[inline]
+fn tuple_fp(seed: &Seed, token: u32) -> u128 {
+    let mut fp = [0u8; 16];
+    fp[..12].copy_from_slice(&seed.0[..12]);
+    fp[12..].copy_from_slice(&token.to_le_bytes());
+    u128::from_le_bytes(fp)
+}
+
+/// Context fingerprint of a shared seed: its first 16 bytes, as in `score.rs`.
+#[inline]
+fn seed_fp(seed: &Seed) -> u128 {
+    u128::from_le_bytes(seed.0[..16].try_into().expect("16 bytes"))
+}
+
+/// Context fingerprint for `selfhash` (no per-context seed): the context tokens, two 64-bit
+/// FNV-1a lanes, as in `score.rs`.
+fn tokens_fp(context: &[u32]) -> u128 {
+    let mut a = 0xcbf2_9ce4_8422_2325u64;
+    let mut b = 0x8422_2325_cbf2_9ce4u64;
+    for &t in context {
+        for byte in t.to_le_bytes() {
+            a = (a ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+            b = (b ^ u64::from(byte ^ 0x5a)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    u128::from(a) | (u128::from(b) << 64)
+}
+
+/// Everything one key remembers and counts.
+struct KeyState {
+    wm: Watermark,
+    /// Scored units (tuples, or contexts in `window` mode).
+    tape: FpSet,
+    /// Contexts that occur in a prompt.
+    excluded: FpSet,
+    /// Contexts of the teacher corpus (with the filter).
+    teacher: FpSet,
+    scored: u64,
+    green: u64,
+    excluded_prompt_context: u64,
+    filtered_out: u64,
+    repeats: u64,
+    checkpoints: Vec<Checkpoint>,
+}
+
+impl KeyState {
+    fn log10_p(&self, gamma: f64) -> f64 {
+        binomial_upper_tail_log10(self.scored, self.green, gamma)
+    }
+}
+
+/// The seed of the position after `context` for `token`, and its context fingerprint.
+#[inline]
+fn seed_and_context(wm: &Watermark, selfhash: bool, context: &[u32], token: u32) -> (Seed, u128) {
+    if selfhash {
+        let seeder = wm.seeder(context).expect("context has the length the rule needs");
+        (seeder.seed(token), tokens_fp(context))
+    } else {
+        let seed = wm.context_seed(context).expect("context has the length the rule needs");
+        let fp = seed_fp(&seed);
+        (seed, fp)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Prompts and teacher documents may still be added.
+    Setup,
+    /// The first answer has been scored.
+    Answers,
+}
+
+/// The streaming radioactivity test over a corpus of answers; see the
+/// [module documentation](self).
+pub struct Radioactivity {
+    keys: Vec<KeyState>,
+    config: Config,
+    options: RadioactivityOptions,
+    selfhash: bool,
+    need: usize,
+    phase: Phase,
+    prompts: u64,
+    prompt_tokens: u64,
+    teacher_documents: u64,
+    teacher_tokens: u64,
+    answers: u64,
+    answer_tokens: u64,
+    no_context: u64,
+}
+
+impl std::fmt::Debug for Radioactivity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Radioactivity")
+            .field("keys", &self.keys.iter().map(|k| k.wm.key_id()).collect::<Vec<_>>())
+            .field("config", &self.config)
+            .field("options", &self.options)
+            .field("phase", &self.phase)
+            .field("answers", &self.answers)
+            .field("answer_tokens", &self.answer_tokens)
+            .finish()
+    }
+}
+
+impl Radioactivity {
+    /// A test of `keys` (at least one: one per account), all with `config`.
+    pub fn new(keys: &[Key], config: Config, options: RadioactivityOptions) -> Result<Radioactivity, Error> {
+        if keys.is_empty() {
+            return Err(Error::no_keys());
+        }
+        if !(options.alpha > 0.0 && options.alpha < 1.0) {
+            return Err(Error::input(format!("alpha must be strictly between 0 and 1, got {}", options.alpha)));
+        }
+        let keys = keys
+            .iter()
+            .map(|k| KeyState {
+                wm: Watermark::new(k, config),
+                tape: FpSet::default(),
+                excluded: FpSet::default(),
+                teacher: FpSet::default(),
+                scored: 0,
+                green: 0,
+                excluded_prompt_context: 0,
+                filtered_out: 0,
+                repeats: 0,
+                checkpoints: Vec::new(),
+            })
+            .collect();
+        Ok(Radioactivity {
+            keys,
+            config,
+            selfhash: config.seeding().depends_on_candidate(),
+            need: config.seeding().context_len(),
+            options,
+            phase: Phase::Setup,
+            prompts: 0,
+            prompt_tokens: 0,
+            teacher_documents: 0,
+            teacher_tokens: 0,
+            answers: 0,
+            answer_tokens: 0,
+            no_context: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The options.
+    pub fn options(&self) -> &RadioactivityOptions {
+        &self.options
+    }
+
+    /// Strips a leading BOS and checks every id against the vocabulary.
+    fn prepare<'a>(&self, ids: &'a [u32]) -> Result<&'a [u32], Error> {
+        let ids = match self.options.bos_id {
+            Some(bos) if ids.first() == Some(&bos) => &ids[1..],
+            _ => ids,
+        };
+        let vocab = self.config.vocab_size();
+        if let Some((i, &id)) = ids.iter().enumerate().find(|&(_, &id)| id >= vocab) {
+            return Err(Error::token_out_of_range(i, id, vocab));
+        }
+        Ok(ids)
+    }
+
+    fn check_setup(&self, what: &str) -> Result<(), Error> {
+        if self.phase == Phase::Answers {
+            return Err(Error::input(format!(
+                "{what} must be added before the first answer: answers are scored as they arrive, \
+                 so every prompt and teacher document has to be known first"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Adds a prompt: every context in it (windows of `h` tokens, the last one included) is
+    /// excluded from scoring in the answers. Prompts are never scored themselves.
+    ///
+    /// Errors if an answer was already added, or if an id is outside the vocabulary.
+    pub fn add_prompt(&mut self, ids: &[u32]) -> Result<(), Error> {
+        self.check_setup("prompts")?;
+        let ids = self.prepare(ids)?;
+        self.prompts += 1;
+        self.prompt_tokens += ids.len() as u64;
+        let need = self.need;
+        if ids.len() < need {
+            return Ok(());
+        }
+        for key in &mut self.keys {
+            for end in need..=ids.len() {
+                let context = &ids[end - need..end];
+                let fp = if self.selfhash {
+                    tokens_fp(context)
+                } else {
+                    seed_fp(&key.wm.context_seed(context).expect("context has the length the rule needs"))
+                };
+                key.excluded.insert(fp);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds a document of the provider's own watermarked corpus to the teacher filter (see
+    /// [`RadioactivityOptions::teacher_filter`]). Never scored.
+    ///
+    /// Errors if the filter is off, if an answer was already added, or if an id is outside
+    /// the vocabulary.
+    pub fn add_teacher(&mut self, ids: &[u32]) -> Result<(), Error> {
+        if !self.options.teacher_filter {
+            return Err(Error::input("a teacher document was given but the teacher filter is off"));
+        }
+        self.check_setup("teacher documents")?;
+        let ids = self.prepare(ids)?;
+        self.teacher_documents += 1;
+        self.teacher_tokens += ids.len() as u64;
+        let need = self.need;
+        for key in &mut self.keys {
+            for i in need..ids.len() {
+                let (_, context_fp) = seed_and_context(&key.wm, self.selfhash, &ids[i - need..i], ids[i]);
+                key.teacher.insert(context_fp);
+            }
+        }
+        Ok(())
+    }
+
+    /// Scores one answer of the suspect model, continuing the corpus-wide tapes. The first
+    /// `h` tokens of the answer have no context of their own and are not scored.
+    ///
+    /// Errors if an id is outside the vocabulary (nothing is then counted).
+    pub fn add_answer(&mut self, ids: &[u32]) -> Result<(), Error> {
+        let ids = self.prepare(ids)?;
+        self.phase = Phase::Answers;
+        self.answers += 1;
+        let start_tokens = self.answer_tokens;
+        self.answer_tokens += ids.len() as u64;
+        let need = self.need;
+        self.no_context += need.min(ids.len()) as u64;
+        let gamma = self.config.gamma_effective();
+        let (dedup, filter, selfhash) = (self.options.dedup, self.options.teacher_filter, self.selfhash);
+        for key in &mut self.keys {
+            for i in need..ids.len() {
+                let token = ids[i];
+                let (seed, context_fp) = seed_and_context(&key.wm, selfhash, &ids[i - need..i], token);
+                if !key.excluded.is_empty() && key.excluded.contains(&context_fp) {
+                    key.excluded_prompt_context += 1;
+                    continue;
+                }
+                if filter && !key.teacher.contains(&context_fp) {
+                    key.filtered_out += 1;
+                    continue;
+                }
+                let fp = tuple_fp(&seed, token);
+                let fresh = match dedup {
+                    Dedup::None => true,
+                    Dedup::Tuple => key.tape.insert(fp),
+                    Dedup::Window => key.tape.insert(context_fp),
+                };
+                if !fresh {
+                    key.repeats += 1;
+                    continue;
+                }
+                key.scored += 1;
+                key.green += u64::from(key.wm.is_green_in(&seed, token));
+                if key.scored.is_power_of_two() {
+                    let log10_p = key.log10_p(gamma);
+                    key.checkpoints.push(Checkpoint {
+                        tokens: start_tokens + i as u64 + 1,
+                        scored: key.scored,
+                        green: key.green,
+                        log10_p,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Fingerprints remembered so far, over every key and every set.
+    pub fn units(&self) -> usize {
+        self.keys.iter().map(|k| k.tape.len() + k.excluded.len() + k.teacher.len()).sum()
+    }
+
+    /// Heap bytes held by the fingerprint sets (computed from the tables' capacities).
+    pub fn memory_bytes(&self) -> usize {
+        self.keys.iter().map(|k| set_bytes(&k.tape) + set_bytes(&k.excluded) + set_bytes(&k.teacher)).sum()
+    }
+
+    /// Ends the corpus and decides.
+    pub fn finish(mut self) -> RadioactivityReport {
+        let gamma = self.config.gamma_effective();
+        let answer_tokens = self.answer_tokens;
+        for key in &mut self.keys {
+            let last = key.checkpoints.last().map(|c| (c.tokens, c.scored));
+            if last != Some((answer_tokens, key.scored)) {
+                let log10_p = key.log10_p(gamma);
+                key.checkpoints.push(Checkpoint {
+                    tokens: answer_tokens,
+                    scored: key.scored,
+                    green: key.green,
+                    log10_p,
+                });
+            }
+        }
+        let tails: Vec<f64> = self.keys.iter().map(|k| k.log10_p(gamma)).collect();
+        let (best, _) = tails.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("at least one key");
+        let log10_keys = (self.keys.len() as f64).log10();
+        let log10_p = (tails[best] + log10_keys).min(0.0);
+        let log10_alpha = self.options.alpha.log10();
+        let b = &self.keys[best];
+        let verdict = if b.scored == 0 || b.scored as f64 * gamma.log10() + log10_keys > log10_alpha {
+            RadioactivityVerdict::Insufficient
+        } else if log10_p <= log10_alpha {
+            RadioactivityVerdict::Radioactive
+        } else {
+            RadioactivityVerdict::NotRadioactive
+        };
+        let fraction = |s: u64, t: u64| (t > 0).then(|| s as f64 / t as f64);
+        let keys = self
+            .keys
+            .iter()
+            .zip(&tails)
+            .map(|(k, &t)| RadioactivityKeyResult {
+                key_id: k.wm.key_id().to_string(),
+                scored: k.scored,
+                green: k.green,
+                green_fraction: fraction(k.green, k.scored),
+                log10_p: t,
+                excluded_prompt_context: k.excluded_prompt_context,
+                filtered_out: k.filtered_out,
+                repeats: k.repeats,
+                teacher_contexts: k.teacher.len() as u64,
+            })
+            .collect();
+        let b = &mut self.keys[best];
+        RadioactivityReport {
+            schema_version: RADIOACTIVITY_SCHEMA_VERSION,
+            scheme: self.config.seeding().to_string(),
+            key_id: b.wm.key_id().to_string(),
+            gamma_effective: gamma,
+            dedup: self.options.dedup,
+            alpha: self.options.alpha,
+            teacher_filter: self.options.teacher_filter,
+            prompts: self.prompts,
+            prompt_tokens: self.prompt_tokens,
+            teacher_documents: self.teacher_documents,
+            teacher_tokens: self.teacher_tokens,
+            answers: self.answers,
+            answer_tokens,
+            no_context: self.no_context,
+            scored: b.scored,
+            green: b.green,
+            green_fraction: fraction(b.green, b.scored),
+            log10_p,
+            p_value: 10f64.powf(log10_p),
+            z: (b.scored > 0).then(|| z_score(b.scored, b.green, gamma)),
+            excluded_prompt_context: b.excluded_prompt_context,
+            filtered_out: b.filtered_out,
+            repeats: b.repeats,
+            keys,
+            checkpoints: std::mem::take(&mut b.checkpoints),
+            verdict,
+        }
+    }
+}
