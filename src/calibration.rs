@@ -114,7 +114,7 @@ impl Tally {
             writeln!(
                 out,
                 "warning: {} document(s) are templated or repetitive (more than {:.0}% of their tokens repeat, or without dedup \
-                 they would look watermarked at p <= {SUSPICIOUS:e}), e.g. {}; keep dedup on for texts like these",
+                 they would reach p <= {SUSPICIOUS:e}), e.g. {}; keep dedup on for texts like these",
                 self.repetitive_count,
                 REPETITIVE * 100.0,
                 self.repetitive.join(", ")

@@ -12,4 +12,5 @@ pub mod fail;
 pub mod input;
 pub mod lm_commands;
 pub mod output;
+pub mod radioactive_cmd;
 pub mod settings;

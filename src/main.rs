@@ -14,6 +14,7 @@ use wmark::commands::{self, DetectOpts};
 use wmark::fail::Result;
 use wmark::input::Format;
 use wmark::lm_commands::{self, GenerateOpts};
+use wmark::radioactive_cmd::RadioactiveOpts;
 use wmark_lm::Sampling;
 use wmark::settings::{KeyArgs, SchemeArgs};
 use wmark_core::Seeding;
@@ -93,6 +94,40 @@ enum Command {
         /// Write one self-contained HTML page with every document's tokens and statistics.
         #[arg(long, value_name = "OUT.html")]
         html: Option<PathBuf>,
+    },
+    /// Test a suspect model's answers, as one corpus, for traces of training on watermarked
+    /// text. Exit 0 if radioactive, 1 if not, 2 on error.
+    Radioactive {
+        /// The suspect's answers: JSON Lines (see --jsonl and --ids).
+        #[arg(long, value_name = "FILE")]
+        answers: PathBuf,
+        /// The prompts the answers respond to; their contexts are not scored (they may be
+        /// the provider's own watermarked text).
+        #[arg(long, value_name = "FILE")]
+        prompts: Option<PathBuf>,
+        /// The provider's own watermarked outputs: score only answer tuples whose context
+        /// occurs in them.
+        #[arg(long, value_name = "FILE")]
+        filter: Option<PathBuf>,
+        /// The JSON field holding each document.
+        #[arg(long, value_name = "FIELD", default_value = "text")]
+        jsonl: String,
+        /// Documents are token ids (a JSON array in the --jsonl field).
+        #[arg(long)]
+        ids: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+        #[command(flatten)]
+        scheme: SchemeArgs,
+        /// Which repeated units count once, across the whole corpus: none, window, tuple.
+        #[arg(long, default_value = "tuple", value_parser = parse_dedup)]
+        dedup: Dedup,
+        /// Significance level of the verdict.
+        #[arg(long, default_value_t = 1e-6, value_parser = parse_alpha)]
+        alpha: f64,
+        /// The report as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Show a green list, or one token's membership: for debugging generator/detector mismatches.
     Inspect {
@@ -233,6 +268,13 @@ fn main() -> ExitCode {
             &scheme,
             DetectOpts { files, format: input.format(), dedup, alpha, windows, json, highlight, html },
         ),
+        Command::Radioactive { answers, prompts, filter, jsonl, ids, keys, scheme, dedup, alpha, json } => {
+            wmark::radioactive_cmd::radioactive(
+                &keys,
+                &scheme,
+                RadioactiveOpts { answers, prompts, filter, format: Format { jsonl_field: Some(jsonl), ids }, dedup, alpha, json },
+            )
+        }
         Command::Inspect { keys, scheme, context, token, count } => commands::inspect(&keys, &scheme, &context, token, count),
         Command::Calibrate { corpus, keys, scheme, input, json } => commands::calibrate(&keys, &scheme, &corpus, input.format(), json),
         Command::Generate { prompt, system, no_watermark, keys, scheme, max_tokens, seed, temperature, top_p, top_k, json, model } => {

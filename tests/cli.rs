@@ -1942,3 +1942,56 @@ fn keygen_refuses_an_empty_or_padded_account_id() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn radioactive_finds_inherited_green_bias_and_respects_prompts() {
+    let d = tmp();
+    let k = fixed_key(d.path(), "k.key", 0x3c);
+    // "Answers" that are 60% green, as a student of watermarked text might be, against
+    // random answers; the ids JSONL carries them in an "ids" field.
+    let student: Vec<String> = (0..40)
+        .map(|i| {
+            let pattern: Vec<bool> = (0..50).map(|j| (j * 7 + i) % 10 < 6).collect();
+            serde_json::json!({ "ids": chain_ids(&k, &pattern, 1000 + i as u64) }).to_string()
+        })
+        .collect();
+    let control: Vec<String> = (0..40).map(|i| serde_json::json!({ "ids": random_ids(51, 2000 + i) }).to_string()).collect();
+    write(d.path(), "student.jsonl", student.join("\n") + "\n");
+    write(d.path(), "control.jsonl", control.join("\n") + "\n");
+    let run = |answers: &str, extra: &[&str]| {
+        wmark(d.path())
+            .args(["radioactive", "--answers", answers, "--jsonl", "ids", "--ids", "--json"])
+            .args(ID_SCHEME)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run("student.jsonl", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr_of(&out));
+    let r = &json_lines(&out)[0];
+    assert_eq!(r["verdict"], "radioactive");
+    assert!(r["log10_p"].as_f64().unwrap() < -6.0, "{r}");
+    assert_eq!(r["answers"], 40);
+
+    let out = run("control.jsonl", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert_eq!(json_lines(&out)[0]["verdict"], "not_radioactive");
+
+    // The same student answers given as prompts: every context is excluded, nothing scored.
+    let out = run("student.jsonl", &["--prompts", "student.jsonl"]);
+    assert_eq!(out.status.code(), Some(1));
+    let r = &json_lines(&out)[0];
+    assert_eq!(r["scored"], 0);
+    assert_eq!(r["verdict"], "insufficient");
+
+    // The text form, and bad input.
+    let out = wmark(d.path()).args(["radioactive", "--answers", "student.jsonl", "--jsonl", "ids", "--ids"]).args(ID_SCHEME).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout_of(&out).contains("radioactive p="), "{}", stdout_of(&out));
+    write(d.path(), "bad.jsonl", "{\"ids\": [1, 2, \"x\"]}\n");
+    let out = run("bad.jsonl", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("bad.jsonl:1"), "{}", stderr_of(&out));
+    let out = run("missing.jsonl", &[]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -93,7 +93,7 @@ use wmark_core::{Config, Key, Seed, Watermark};
 
 use crate::detect::DEFAULT_ALPHA;
 use crate::error::Error;
-use crate::score::Dedup;
+use crate::score::{seed_fp, tokens_fp, tuple_fp, Dedup};
 use crate::stats::{binomial_upper_tail_log10, z_score};
 
 /// The version of the [`RadioactivityReport`] format. Bumped on any change a reader could
@@ -230,7 +230,7 @@ pub struct RadioactivityReport {
     pub z: Option<f64>,
     /// Answer tuples not scored because their context occurs in a prompt.
     pub excluded_prompt_context: u64,
-    /// Answer tuples not scored because the teacher corpus does not contain them.
+    /// Answer tuples not scored because their context does not occur in the teacher corpus.
     pub filtered_out: u64,
     /// Answer tuples not scored because they were already scored.
     pub repeats: u64,
@@ -288,35 +288,6 @@ fn set_bytes(set: &FpSet) -> usize {
     }
     let buckets = if cap < 7 { (cap + 1).next_power_of_two() } else { (cap * 8 / 7).next_power_of_two() };
     buckets * 17 + 16
-}
-
-/// Tuple fingerprint: the first 12 bytes of the seed and the token, as in `score.rs`.
-#[inline]
-fn tuple_fp(seed: &Seed, token: u32) -> u128 {
-    let mut fp = [0u8; 16];
-    fp[..12].copy_from_slice(&seed.0[..12]);
-    fp[12..].copy_from_slice(&token.to_le_bytes());
-    u128::from_le_bytes(fp)
-}
-
-/// Context fingerprint of a shared seed: its first 16 bytes, as in `score.rs`.
-#[inline]
-fn seed_fp(seed: &Seed) -> u128 {
-    u128::from_le_bytes(seed.0[..16].try_into().expect("16 bytes"))
-}
-
-/// Context fingerprint for `selfhash` (no per-context seed): the context tokens, two 64-bit
-/// FNV-1a lanes, as in `score.rs`.
-fn tokens_fp(context: &[u32]) -> u128 {
-    let mut a = 0xcbf2_9ce4_8422_2325u64;
-    let mut b = 0x8422_2325_cbf2_9ce4u64;
-    for &t in context {
-        for byte in t.to_le_bytes() {
-            a = (a ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
-            b = (b ^ u64::from(byte ^ 0x5a)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    u128::from(a) | (u128::from(b) << 64)
 }
 
 /// Everything one key remembers and counts.

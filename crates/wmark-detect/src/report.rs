@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::score::{Dedup, Status};
 
-/// The version of the report format. Bumped on any change a reader could notice.
+/// The version of the report format. A new optional field does not change it; a rename, a
+/// removal, a change of type, meaning or presence, or a new enum value does (see
+/// docs/report-format.md, "Versioning").
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The decision at level α.

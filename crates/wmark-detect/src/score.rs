@@ -5,7 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use wmark_core::Watermark;
+use wmark_core::{Seed, Watermark};
 
 use crate::error::Error;
 
@@ -84,8 +84,8 @@ pub struct Scoring {
     pub greens: u64,
 }
 
-/// A 16-byte fingerprint of a scored unit: the first 12 bytes of the seed and the token.
-type Fingerprint = [u8; 16];
+/// A 16-byte fingerprint of a scored unit (see [`tuple_fp`], [`seed_fp`], [`tokens_fp`]).
+type Fingerprint = u128;
 
 /// A dedup memory that can span several documents (the radioactivity test shares one
 /// across a whole corpus).
@@ -115,16 +115,33 @@ impl DedupTape {
     }
 }
 
-fn fingerprint(seed: &[u8; 32], token: Option<u32>) -> Fingerprint {
+/// Tuple fingerprint: the first 12 bytes of the seed and the token id.
+#[inline]
+pub(crate) fn tuple_fp(seed: &Seed, token: u32) -> Fingerprint {
     let mut fp = [0u8; 16];
-    match token {
-        Some(t) => {
-            fp[..12].copy_from_slice(&seed[..12]);
-            fp[12..].copy_from_slice(&t.to_le_bytes());
+    fp[..12].copy_from_slice(&seed.0[..12]);
+    fp[12..].copy_from_slice(&token.to_le_bytes());
+    u128::from_le_bytes(fp)
+}
+
+/// Context fingerprint of a shared seed: its first 16 bytes.
+#[inline]
+pub(crate) fn seed_fp(seed: &Seed) -> Fingerprint {
+    u128::from_le_bytes(seed.0[..16].try_into().expect("16 bytes"))
+}
+
+/// Context fingerprint for `selfhash`, whose seeds depend on the candidate: the context
+/// tokens themselves, in two 64-bit FNV-1a lanes with different offsets.
+pub(crate) fn tokens_fp(context: &[u32]) -> Fingerprint {
+    let mut a = 0xcbf2_9ce4_8422_2325u64;
+    let mut b = 0x8422_2325_cbf2_9ce4u64;
+    for &t in context {
+        for byte in t.to_le_bytes() {
+            a = (a ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+            b = (b ^ u64::from(byte ^ 0x5a)).wrapping_mul(0x100_0000_01b3);
         }
-        None => fp.copy_from_slice(&seed[..16]),
     }
-    fp
+    u128::from(a) | (u128::from(b) << 64)
 }
 
 /// Scores `ids[from..]` with `ids[..from]` as extra context (a prompt or a prefix that is not
@@ -156,9 +173,9 @@ pub fn score(wm: &Watermark, ids: &[u32], from: usize, dedup: Dedup, tape: &mut 
         let green = wm.is_green_in(&seed, token);
         let fresh = match dedup {
             Dedup::None => true,
-            Dedup::Tuple => tape.first_time(fingerprint(&seed.0, Some(token))),
-            Dedup::Window if selfhash => tape.first_time(context_fingerprint(context)),
-            Dedup::Window => tape.first_time(fingerprint(&seed.0, None)),
+            Dedup::Tuple => tape.first_time(tuple_fp(&seed, token)),
+            Dedup::Window if selfhash => tape.first_time(tokens_fp(context)),
+            Dedup::Window => tape.first_time(seed_fp(&seed)),
         };
         out.green.push(green);
         if fresh {
@@ -170,21 +187,4 @@ pub fn score(wm: &Watermark, ids: &[u32], from: usize, dedup: Dedup, tape: &mut 
         }
     }
     Ok(out)
-}
-
-/// For `selfhash` in window mode, whose seeds depend on the candidate: a fingerprint of the
-/// context tokens themselves (two 64-bit FNV-1a lanes with different offsets).
-fn context_fingerprint(context: &[u32]) -> Fingerprint {
-    let mut a = 0xcbf2_9ce4_8422_2325u64;
-    let mut b = 0x8422_2325_cbf2_9ce4u64;
-    for &t in context {
-        for byte in t.to_le_bytes() {
-            a = (a ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
-            b = (b ^ u64::from(byte ^ 0x5a)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    let mut fp = [0u8; 16];
-    fp[..8].copy_from_slice(&a.to_le_bytes());
-    fp[8..].copy_from_slice(&b.to_le_bytes());
-    fp
 }
