@@ -49,7 +49,7 @@ pub fn keygen(out: &Path, account: Option<&str>, master: Option<&Path>, write_co
     key.save_new(out).map_err(|e| Fail::usage(e.to_string()))?;
     let id = key.id().to_string();
     if let (Some(path), Some(s)) = (write_config, resolved) {
-        let tokenizer = scheme.tokenizer.clone();
+        let tokenizer = s.tokenizer_path.clone();
         let file = ConfigFile {
             version: 1,
             scheme: s.config.seeding().to_string(),
@@ -194,7 +194,7 @@ pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<Exit
         let results = run_batch(&detector, &batch);
         for (doc, result) in batch.into_iter().zip(results) {
             pb.inc(1);
-            let report = match result {
+            let mut report = match result {
                 Ok(r) => r,
                 Err(e) => {
                     pb.suspend(|| eprintln!("wmark: {e}"));
@@ -203,10 +203,11 @@ pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<Exit
                 }
             };
             found |= report.verdict == Verdict::Watermarked;
-            let mut printable = report.clone();
             if o.json {
-                printable.token_flags = None;
-                writeln!(out, "{}", output::json_line(&doc.source, &printable))?;
+                // Per-token flags are for --highlight and --html, not for the JSON lines.
+                let flags = report.token_flags.take();
+                writeln!(out, "{}", output::json_line(&doc.source, &report))?;
+                report.token_flags = flags;
             } else {
                 writeln!(out, "{}", output::summary(&doc.source, &report))?;
             }

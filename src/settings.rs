@@ -48,6 +48,8 @@ pub struct KeyArgs {
 pub struct Scheme {
     pub config: Config,
     pub tokenizer: Option<TextTokenizer>,
+    /// Where the tokenizer was read from (a flag, the config file, or the default).
+    pub tokenizer_path: Option<PathBuf>,
     pub key_id: Option<String>,
     pub bos_id: Option<u32>,
 }
@@ -115,9 +117,11 @@ impl SchemeArgs {
                 )));
             }
         }
+        let tokenizer_path = tokenizer.as_ref().and(tokenizer_path);
         Ok(Scheme {
             config,
             tokenizer,
+            tokenizer_path,
             key_id: file.as_ref().and_then(|f| f.key_id.clone()),
             bos_id: file.as_ref().and_then(|f| f.bos_id),
         })

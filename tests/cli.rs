@@ -1995,3 +1995,19 @@ fn radioactive_finds_inherited_green_bias_and_respects_prompts() {
     let out = run("missing.jsonl", &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn keygen_write_config_with_the_default_tokenizer_pins_it_and_detect_uses_it() {
+    // No --tokenizer, no --vocab-size: the shared default (SmolLM2's tokenizer, built from the
+    // GGUF in the asset cache) is written into the config, path and hash, and detect reads it.
+    asset("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
+    let d = tmp();
+    wmark(d.path()).env("WMARK_CACHE_DIR", cache_dir()).args(["keygen", "--out", "k.key", "--write-config", "wmark.toml"]).assert().success();
+    let cfg = fs::read_to_string(d.path().join("wmark.toml")).unwrap();
+    assert!(cfg.contains("vocab_size = 49152"), "{cfg}");
+    assert!(cfg.contains("tokenizer = ") && cfg.contains("tokenizer_sha256 = "), "{cfg}");
+    write(d.path(), "speech.txt", human_text());
+    let out = wmark(d.path()).env("WMARK_CACHE_DIR", cache_dir()).args(["detect", "--config", "wmark.toml", "--key", "k.key", "speech.txt"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(stdout_of(&out).contains("not_watermarked"), "{}", stdout_of(&out));
+}
