@@ -486,7 +486,7 @@ def finish(name, results):
 # (name, n, k, G)   with p = G/256
 def binomial_cases():
     cases = [
-        # anchors from the design brief
+        # published reference anchors
         ("anchor_n1000_k1000_p025", 1000, 1000, 64),
         ("anchor_n1000_k600_p025", 1000, 600, 64),
         ("anchor_n200_k150_p025", 200, 150, 64),
@@ -697,7 +697,7 @@ def main(argv):
         print("normal   %-45s %.12g  [%s] (%.1fs)" % (name, value, method, time.time() - t),
               file=sys.stderr)
 
-    # anchors from the design brief (4 decimals)
+    # published reference anchors (4 decimals)
     anchors = {r[0]: r[4] for r in written["binomial"]}
     # The n=25 anchor is given in the brief as P = 2.145e-4 (4 significant
     # digits; the exact value is 2.14512...e-4) and "log10 ~ -3.6686", which is
