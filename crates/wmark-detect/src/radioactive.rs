@@ -70,23 +70,43 @@
 //!
 //! # Memory
 //!
-//! Each remembered unit is a 16-byte fingerprint (the same bytes as [`crate::score`] uses)
-//! stored as a `u128` in a `HashSet`. With the hash table's control byte and load factor
-//! (7/8 at most, halved after each doubling), a unit costs between 19.4 and 38.9 bytes,
-//! depending on where the table is in its growth cycle; [`Radioactivity::memory_bytes`]
-//! gives the current figure. Per key, the units are: the distinct scored units (the tape),
-//! the distinct prompt contexts, and with the filter the distinct teacher contexts.
+//! Each remembered unit is kept as a 64-bit fingerprint: the 16-byte fingerprint of
+//! [`crate::score`] (the same bytes as the detector's dedup) folded to 8 bytes by xoring its
+//! halves, in an open-addressing table of `u64` slots (linear probing, power-of-two size,
+//! 0 marks an empty slot). The table doubles when its load would pass 7/8, so the load stays
+//! between 7/16 (just after a doubling) and 7/8, and a unit costs `8 / load` bytes:
+//!
+//! * **worst case, 18.3 bytes** a unit, just after a doubling (load 7/16); 9.1 bytes at best
+//!   (load 7/8), just before one;
+//! * **12.7 bytes on average** over a growth cycle (`8 · ln 2 / (7/16)`, with the number of
+//!   units uniform between two doublings); at 10^7 units, for instance, the table has 2^24
+//!   slots: 13.4 bytes a unit;
+//! * while a doubling runs, the old and the new table are both alive for a moment: 27.4 bytes
+//!   a unit at that peak (`8 · 3 / (7/8)`).
+//!
+//! [`Radioactivity::memory_bytes`] is exactly the bytes of the tables. Per key, the units
+//! are: the distinct scored units (the tape), the distinct prompt contexts, and with the
+//! filter the distinct teacher contexts; an empty set allocates nothing.
+//!
+//! **Fingerprint collisions.** Two distinct units whose 64-bit fingerprints are equal are
+//! merged. On the tape, the later one is then skipped as a repeat (or, for a prompt context,
+//! excluded): a tuple is lost, never created, and the green count can only lose coin flips,
+//! so the p-value stays valid. In the teacher filter, a merged context lets through an
+//! answer context the teacher never wrote; the selection still depends on the context only,
+//! never on the colour of the token after it, so that tuple is a fresh coin flip under the
+//! null and validity is kept too. The fingerprints being hash-like, `n` units merge
+//! `n² / 2^65` pairs in expectation: about 3·10^-4 for 10^8 units. (For one seed, tuples with
+//! different tokens never merge: the token occupies bits of the fold that the seed's bytes
+//! only xor with a constant.) The detector keeps full 16-byte fingerprints; on the corpora
+//! this test is run on, the two agree unless such a rare merge occurs.
 //!
 //! # Cost
 //!
 //! One HMAC-SHA256 per answer token and key, and one ChaCha8 block per scored tuple. Measured
 //! (release build, one core, one key, `lefthash`, V = 50,000, random tokens so that nearly
-//! every tuple is new): 10^7 answer tokens in 5.3 s (1.9·10^6 tokens/s), and 28.6 bytes of
-//! heap per unique tuple at 10^7 tuples. The ignored test `throughput_and_memory_per_tuple`
-//! in `tests/radioactive.rs` repeats the measurement.
-
-use std::collections::HashSet;
-use std::hash::{BuildHasherDefault, Hasher};
+//! every tuple is new): 10^7 answer tokens in 3.8 to 4.5 s (2.2 to 2.6·10^6 tokens/s), and 13.5 bytes of
+//! heap per unique tuple at 10^7 tuples (the table's 13.46 plus the checkpoints). The ignored
+//! test `throughput_and_memory_per_tuple` in `tests/radioactive.rs` repeats the measurement.
 
 use serde::{Deserialize, Serialize};
 use wmark_core::{Config, Key, Seed, Watermark};
@@ -249,45 +269,107 @@ impl RadioactivityReport {
     }
 }
 
-/// A hasher for fingerprints that are already uniformly random (they are bytes of keyed
-/// seeds): one multiply folds the 128 bits into 64. Multiplying by an odd constant is a
-/// bijection on the low bits, so fingerprints that differ in their low bits (the same seed
-/// with different tokens) land in different buckets.
-#[derive(Clone, Copy, Default)]
-struct FoldHasher(u64);
-
+/// Fibonacci multiplier: the slot of a fingerprint is the top bits of `fp · FOLD`, which
+/// depend on every bit of the fingerprint (the folded tuple fingerprints of one seed differ
+/// only in their upper half, so a plain mask of the low bits would not do).
 const FOLD: u64 = 0x9e37_79b9_7f4a_7c15;
 
-impl Hasher for FoldHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Not used for u128 keys; a plain byte-wise fold for completeness.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(FOLD);
-        }
-    }
-
-    fn write_u128(&mut self, v: u128) {
-        let (lo, hi) = (v as u64, (v >> 64) as u64);
-        self.0 = (lo ^ hi.rotate_left(32) ^ self.0).wrapping_mul(FOLD);
+/// The 64-bit fingerprint kept for a 128-bit one: the xor of its halves, with 0 (the empty
+/// marker) mapped to 1. The 128-bit fingerprints are already hash-like (bytes of an HMAC
+/// output; for the `selfhash` context, two FNV lanes), so the fold loses nothing but width.
+/// For one seed, tuples with different tokens stay distinct (the token lands on bits 32..64,
+/// which the seed's bytes only xor with a constant).
+#[inline]
+fn fold(fp: u128) -> u64 {
+    let f = (fp as u64) ^ ((fp >> 64) as u64);
+    if f == 0 {
+        1
+    } else {
+        f
     }
 }
 
-/// A set of 16-byte fingerprints.
-type FpSet = HashSet<u128, BuildHasherDefault<FoldHasher>>;
+/// A set of 64-bit fingerprints (see [`fold`]): open addressing with linear probing in a
+/// power-of-two table of `u64` slots, 0 marking an empty slot. The table doubles when an
+/// insert would take the load above 7/8, so that an unsuccessful probe always ends. Nothing
+/// is allocated until the first insert. See the module's "Memory" section for the cost.
+#[derive(Default)]
+struct FpSet {
+    slots: Vec<u64>,
+    len: usize,
+    /// `64 − log2(slots.len())`: the slot index is the top bits of `f · FOLD`.
+    shift: u32,
+}
 
-/// Heap bytes of a set: hashbrown keeps `buckets` slots of 16 bytes, one control byte per
-/// bucket and 16 more control bytes; capacity is 7/8 of the buckets (all but one below 8).
-fn set_bytes(set: &FpSet) -> usize {
-    let cap = set.capacity();
-    if cap == 0 {
-        return 0;
+impl FpSet {
+    /// The first table: 16 slots (128 bytes).
+    const MIN_SLOTS: usize = 16;
+
+    fn len(&self) -> usize {
+        self.len
     }
-    let buckets = if cap < 7 { (cap + 1).next_power_of_two() } else { (cap * 8 / 7).next_power_of_two() };
-    buckets * 17 + 16
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Heap bytes held: exactly the slots.
+    fn memory_bytes(&self) -> usize {
+        self.slots.len() * std::mem::size_of::<u64>()
+    }
+
+    #[inline]
+    fn home(&self, f: u64) -> usize {
+        (f.wrapping_mul(FOLD) >> self.shift) as usize
+    }
+
+    /// The slot holding `f`, or the empty slot where it would go (`Err`). The table must
+    /// be allocated.
+    #[inline]
+    fn find(&self, f: u64) -> Result<usize, usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(f);
+        loop {
+            match self.slots[i] {
+                s if s == f => return Ok(i),
+                0 => return Err(i),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+
+    fn contains(&self, fp: &u128) -> bool {
+        !self.slots.is_empty() && self.find(fold(*fp)).is_ok()
+    }
+
+    /// Inserts; false if the (folded) fingerprint was already there.
+    fn insert(&mut self, fp: u128) -> bool {
+        let f = fold(fp);
+        if self.slots.is_empty() {
+            self.resize(Self::MIN_SLOTS);
+        }
+        let mut at = match self.find(f) {
+            Ok(_) => return false,
+            Err(at) => at,
+        };
+        if (self.len + 1) * 8 > self.slots.len() * 7 {
+            self.resize(self.slots.len() * 2);
+            at = self.find(f).expect_err("not in the set");
+        }
+        self.slots[at] = f;
+        self.len += 1;
+        true
+    }
+
+    fn resize(&mut self, slots: usize) {
+        debug_assert!(slots.is_power_of_two() && slots >= Self::MIN_SLOTS);
+        let old = std::mem::replace(&mut self.slots, vec![0; slots]);
+        self.shift = 64 - slots.trailing_zeros();
+        for f in old.into_iter().filter(|&f| f != 0) {
+            let at = self.find(f).expect_err("distinct fingerprints");
+            self.slots[at] = f;
+        }
+    }
 }
 
 /// Everything one key remembers and counts.
@@ -546,9 +628,9 @@ impl Radioactivity {
         self.keys.iter().map(|k| k.tape.len() + k.excluded.len() + k.teacher.len()).sum()
     }
 
-    /// Heap bytes held by the fingerprint sets (computed from the tables' capacities).
+    /// Heap bytes held by the fingerprint sets: exactly their tables (8 bytes a slot).
     pub fn memory_bytes(&self) -> usize {
-        self.keys.iter().map(|k| set_bytes(&k.tape) + set_bytes(&k.excluded) + set_bytes(&k.teacher)).sum()
+        self.keys.iter().map(|k| k.tape.memory_bytes() + k.excluded.memory_bytes() + k.teacher.memory_bytes()).sum()
     }
 
     /// Ends the corpus and decides.
@@ -626,5 +708,48 @@ impl Radioactivity {
             checkpoints: std::mem::take(&mut b.checkpoints),
             verdict,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fold, FpSet};
+
+    #[test]
+    fn the_fingerprint_set_grows_by_doubling_at_seven_eighths_and_finds_everything() {
+        let mut set = FpSet::default();
+        assert_eq!((set.len(), set.memory_bytes()), (0, 0));
+        assert!(!set.contains(&5));
+        // Fingerprints with equal halves fold to 0, the empty marker, and are kept as 1.
+        assert_eq!(fold(0), 1);
+        assert_eq!(fold(7 | (7 << 64)), 1);
+        assert!(set.insert(0));
+        assert!(!set.insert(1), "0 and 1 fold to the same fingerprint");
+        assert!(set.contains(&1));
+        let fp = |i: u128| i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) | (i << 96);
+        for i in 1..14u128 {
+            assert!(set.insert(fp(i)));
+        }
+        assert_eq!((set.len(), set.memory_bytes()), (14, 16 * 8), "14 of 16 slots: load 7/8");
+        assert!(set.insert(fp(14)));
+        assert_eq!((set.len(), set.memory_bytes()), (15, 32 * 8), "the 15th doubles the table");
+        for i in 15..100_000u128 {
+            assert!(set.insert(fp(i)));
+        }
+        assert_eq!(set.len(), 100_000);
+        assert_eq!(set.memory_bytes(), 131_072 * 8);
+        for i in 1..100_000u128 {
+            assert!(set.contains(&fp(i)));
+            assert!(!set.insert(fp(i)));
+            assert!(!set.contains(&fp(i + 200_000)));
+        }
+        assert_eq!(set.len(), 100_000);
+    }
+
+    #[test]
+    fn tuples_of_one_seed_never_merge() {
+        let seed = 0x0123_4567_89ab_cdef_fedc_ba98_u128;
+        let folds: std::collections::HashSet<u64> = (0..50_000u128).map(|t| fold(seed | (t << 96))).collect();
+        assert_eq!(folds.len(), 50_000);
     }
 }
