@@ -149,14 +149,17 @@ fn progress(enabled: bool) -> indicatif::ProgressBar {
     pb
 }
 
+/// One document through one detector; an error names the document.
+fn detect_doc(detector: &Detector, d: &Doc) -> Result<Report> {
+    match &d.body {
+        Body::Text(t) => detector.detect_text(t, None),
+        Body::Ids(ids) => detector.detect_ids(ids, 0),
+    }
+    .map_err(|e| Fail::usage(format!("{}: {e}", d.source)))
+}
+
 fn run_batch(detector: &Detector, batch: &[Doc]) -> Vec<Result<Report>> {
-    let one = |d: &Doc| -> Result<Report> {
-        match &d.body {
-            Body::Text(t) => detector.detect_text(t, None),
-            Body::Ids(ids) => detector.detect_ids(ids, 0),
-        }
-        .map_err(|e| Fail::usage(format!("{}: {e}", d.source)))
-    };
+    let one = |d: &Doc| detect_doc(detector, d);
     if batch.len() > 1 {
         batch.par_iter().map(one).collect()
     } else {
@@ -259,13 +262,7 @@ pub fn calibrate(keys: &KeyArgs, scheme: &SchemeArgs, corpus: &[PathBuf], format
             .collect();
         let pairs: Vec<Result<(Report, Report)>> = batch
             .par_iter()
-            .map(|d| {
-                let run = |det: &Detector| match &d.body {
-                    Body::Text(t) => det.detect_text(t, None),
-                    Body::Ids(ids) => det.detect_ids(ids, 0),
-                };
-                Ok((run(&tuple).map_err(|e| Fail::usage(format!("{}: {e}", d.source)))?, run(&none).map_err(|e| Fail::usage(format!("{}: {e}", d.source)))?))
-            })
+            .map(|d| Ok((detect_doc(&tuple, d)?, detect_doc(&none, d)?)))
             .collect();
         for (d, p) in batch.iter().zip(pairs) {
             pb.inc(1);

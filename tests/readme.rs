@@ -20,14 +20,9 @@ const CACHE_SHOWN: &str = "~/.cache/wmark";
 /// output: they do not change from run to run (unlike key ids and p-values).
 const STABLE_WORDS: [&str; 5] = ["not_watermarked", "watermarked", "insufficient", "documents;", "wrote"];
 
+/// The asset cache, resolved exactly as the `wmark` binary resolves it.
 fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("WMARK_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
-    base.join("wmark")
+    wmark_lm::assets::cache_dir()
 }
 
 fn asset(rel: &str) -> PathBuf {

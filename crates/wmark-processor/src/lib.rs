@@ -190,9 +190,15 @@ impl Processor {
     pub fn apply(&self, cache: &mut Cache, context: &[u32], logits: &mut [f32]) -> Result<Outcome, Error> {
         self.check_len(logits)?;
         let Ok(seeder) = self.wm.seeder(context) else { return Ok(Outcome::ContextTooShort) };
+        self.bias_all(cache, &seeder, logits);
+        Ok(Outcome::Applied)
+    }
+
+    /// Exact mode once the seeder is known: the whole vocabulary, or top-k for `selfhash`.
+    fn bias_all(&self, cache: &mut Cache, seeder: &wmark_core::Seeder<'_>, logits: &mut [f32]) {
         let delta = self.config().delta();
         match seeder.shared_seed() {
-            None => self.bias_top_k(cache, &seeder, logits),
+            None => self.bias_top_k(cache, seeder, logits),
             Some(seed) if cache.masks.enabled() => {
                 let vocab = self.config().vocab_size();
                 let bytes = cache.masks.get_or_fill(seed, vocab, |b| seed.stream().fill(b));
@@ -209,7 +215,6 @@ impl Processor {
                 }
             }
         }
-        Ok(Outcome::Applied)
     }
 
     /// Candidate mode after a top-k/top-p warper: biases the green logits among the finite
@@ -234,7 +239,9 @@ impl Processor {
             for (j, l) in chunk.iter().enumerate() {
                 if l.is_finite() {
                     if cache.ids.len() == limit {
-                        return self.apply(cache, context, logits);
+                        // Many finite logits: one exact pass, reusing the seed just made.
+                        self.bias_all(cache, &seeder, logits);
+                        return Ok(Outcome::Applied);
                     }
                     cache.ids.push((c * SCAN + j) as u32);
                 }
