@@ -72,6 +72,19 @@ def examples():
     out.append(("P(Bin(200, .25) >= 100)", "about %s" % sci(float(p200), 0), float(p200)))
     # Section 5: fingerprint collisions among a million tuples.
     out.append(("n^2 / 2^97 at n = 10^6", "about %s" % sci(1e12 / 2**97, 0), 1e12 / 2**97))
+    # Section 6: the all-green text of 1,000 tuples, and where a double underflows.
+    out.append(("log10 4^-1000", "`log10 p = −%.2f`" % (1000 * math.log10(4)), 0))
+    out.append(("log10 of the smallest subnormal double", "below about −%.1f" % -math.log10(5e-324), 0))
+    # Section 7: the exact tail against the normal approximation at T = 25, s = 15.
+    p_exact = float(tail(25, 15, Fraction(1, 4)))
+    z = (15 - 25 * 0.25) / math.sqrt(25 * 0.25 * 0.75)
+    p_norm = 0.5 * math.erfc(z / math.sqrt(2))
+    out.append(("exact P(Bin(25, .25) >= 15)", "| %s |" % sci(p_exact, 3), p_exact))
+    out.append(("z at T = 25, s = 15", "`z = %.2f`" % z, z))
+    out.append(("normal approximation", "| %s |" % sci(p_norm, 2), p_norm))
+    out.append(("exact / normal", "about %s times" % {8: "eight"}.get(round(p_exact / p_norm), str(round(p_exact / p_norm))), p_exact / p_norm))
+    # Section 9: the Bonferroni cost of every span of up to 2,048 scored tuples.
+    out.append(("log10(2048*2049/2)", "about %.1f in `log10`" % math.log10(2048 * 2049 / 2), 0))
     # Section 8: the smallest T that can reach α = 1e-6, one and two keys.
     for g, label in [(Fraction(26, 256), "0.1015625 (γ = 0.1)"), (Fraction(1, 4), "0.25"), (Fraction(1, 2), "0.5")]:
         ts = [next(t for t in range(1, 200) if g**t * keys <= alpha) for keys in (1, 2)]
