@@ -8,6 +8,7 @@ pub mod bench;
 pub mod calibration;
 pub mod commands;
 pub mod config_file;
+pub mod eval;
 pub mod fail;
 pub mod input;
 pub mod lm_commands;

@@ -206,6 +206,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// The evaluation harness's heavy parts (null calibration, attacks), as JSON for scripts/eval.
+    Eval {
+        #[command(subcommand)]
+        command: wmark::eval::EvalCommand,
+    },
     /// Measure the logit processor on this machine, the way `openssl speed` does.
     ///
     /// Per decoding step, for each seeding rule, vocabulary size, batch size and mode, with
@@ -293,6 +298,7 @@ fn main() -> ExitCode {
             )
         }
         Command::Demo { max_tokens, seed } => lm_commands::demo(max_tokens as usize, seed),
+        Command::Eval { command } => wmark::eval::run(command),
         Command::Bench { json, seconds } => run_bench(json, seconds),
     };
     match result {
