@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 use wmark_core::{Key, Watermark};
-use wmark_detect::{Dedup, Detector, Options, Report, Verdict};
+use wmark_detect::normalize::{normalize, Options as NormalizeOptions};
+use wmark_detect::{Dedup, Detector, Options, Report, TextTokenizer, Verdict};
 
 use crate::config_file::ConfigFile;
 use crate::fail::{Fail, Result};
@@ -283,4 +284,35 @@ pub fn calibrate(keys: &KeyArgs, scheme: &SchemeArgs, corpus: &[PathBuf], format
         stats.write_table(&mut out)?;
     }
     Ok(if errors > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// `wmark tokenize`: text to the ids the detector scores (after the same normalisation), or
+/// ids back to text with `decode`.
+pub fn tokenize(files: &[PathBuf], jsonl: Option<String>, decode: bool, tokenizer: Option<&Path>) -> Result<ExitCode> {
+    let path = match tokenizer {
+        Some(p) => p.to_path_buf(),
+        None => wmark_lm::assets::ensure_smollm2_tokenizer(&wmark_lm::assets::cache_dir())?,
+    };
+    let tok = TextTokenizer::from_file(&path)?;
+    let format = Format { jsonl_field: jsonl, ids: decode };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for item in input::documents(files, &format) {
+        let doc = item?;
+        let line = match doc.body {
+            Body::Ids(ids) => {
+                if let Some(&bad) = ids.iter().find(|&&i| i as usize >= tok.vocab_size()) {
+                    return Err(Fail::usage(format!("{}: id {bad} is outside the tokenizer's {} ids", doc.source, tok.vocab_size())));
+                }
+                serde_json::Value::from(tok.decode(&ids).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?).to_string()
+            }
+            Body::Text(t) => {
+                let norm = normalize(&t, &NormalizeOptions::default());
+                let enc = tok.encode(norm.text()).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?;
+                serde_json::json!(enc.ids).to_string()
+            }
+        };
+        writeln!(out, "{line}")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

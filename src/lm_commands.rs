@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use wmark_core::{Config, Key, Seeding};
 use wmark_detect::{Detector, Options, TextTokenizer};
 use wmark_lm::assets::{cache_dir, ensure_smollm2, ensure_smollm2_tokenizer, smollm2_gguf, SMOLLM2_VOCAB};
-use wmark_lm::{Model, Sampling};
+use wmark_lm::{Generation, Limits, Model, Sampling};
 use wmark_processor::Processor;
 
 use crate::fail::{Fail, Result};
@@ -17,10 +17,15 @@ use crate::settings::{KeyArgs, SchemeArgs};
 
 /// Options of `wmark generate`.
 pub struct GenerateOpts {
-    pub prompt: String,
+    /// One prompt (exactly one of `prompt` and `prompts` is set).
+    pub prompt: Option<String>,
+    /// A JSON Lines file of prompts, answered one after the other.
+    pub prompts: Option<PathBuf>,
+    /// Where batch answers go (appended; prompts already answered there are skipped).
+    pub out: Option<PathBuf>,
     pub system: Option<String>,
     pub no_watermark: bool,
-    pub max_tokens: usize,
+    pub limits: Limits,
     pub sampling: Sampling,
     pub json: bool,
     pub model: Option<PathBuf>,
@@ -56,12 +61,19 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
         }
         Some((Processor::new(&key_list[0], resolved.config), key_list[0].id().to_string()))
     };
+    if let Some(path) = &o.prompts {
+        // Read and check every prompt before the model is loaded: a bad line fails fast.
+        let jobs = read_prompts(path, o.sampling.seed)?;
+        let mut model = Model::load(&gguf)?;
+        return generate_batch(&mut model, watermark.as_ref().map(|(p, id)| (p, id.as_str())), &jobs, &o);
+    }
+    let prompt = o.prompt.as_deref().ok_or_else(|| Fail::usage("give --prompt TEXT or --prompts FILE.jsonl"))?;
     let mut model = Model::load(&gguf)?;
     let processor = watermark.as_ref().map(|(p, _)| p);
     let mut out = std::io::stdout().lock();
     let stream = !o.json;
     let mut write_err: Option<std::io::Error> = None;
-    let g = model.generate(&o.prompt, o.system.as_deref(), o.max_tokens, o.sampling, processor, |piece| {
+    let g = model.generate_with(prompt, o.system.as_deref(), o.limits, o.sampling, processor, |piece| {
         if stream && write_err.is_none() {
             if let Err(e) = out.write_all(piece.as_bytes()).and_then(|_| out.flush()) {
                 write_err = Some(e);
@@ -73,26 +85,7 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
     }
     let t = g.timings;
     if o.json {
-        let cfg = processor.map(|p| *p.config());
-        let line = serde_json::json!({
-            "text": g.text,
-            "ids": g.ids,
-            "prompt": o.prompt,
-            "watermark": processor.is_some(),
-            "key_id": watermark.as_ref().map(|(_, id)| id.clone()),
-            "scheme": cfg.map(|c| c.seeding().to_string()),
-            "gamma": cfg.map(|c| c.gamma_effective()),
-            "delta": cfg.map(|c| c.delta()),
-            "vocab_size": model.vocab_size(),
-            "max_tokens": o.max_tokens,
-            "seed": o.sampling.seed,
-            "temperature": shortest(o.sampling.temperature),
-            "top_p": shortest(o.sampling.top_p),
-            "top_k": o.sampling.top_k,
-            "stop": format!("{:?}", g.stop).to_lowercase(),
-            "tokens_per_second": t.tokens_per_second(),
-            "processor_share": t.processor_share(),
-        });
+        let line = answer_json(None, prompt, o.system.as_deref(), &g, &model, watermark.as_ref().map(|(p, id)| (p, id.as_str())), &o, o.sampling);
         writeln!(out, "{line}")?;
     } else {
         writeln!(out)?;
@@ -104,6 +97,187 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One prompt of a batch.
+#[derive(Debug)]
+struct Job {
+    id: String,
+    prompt: String,
+    system: Option<String>,
+    seed: u64,
+}
+
+/// Reads a prompts file: one JSON object per line with `"prompt"` (text), and optionally
+/// `"id"` (string or number; default: the line number), `"system"` and `"seed"` (default: the
+/// base seed plus the prompt's 0-based position). Blank lines are skipped; ids must be unique.
+fn read_prompts(path: &Path, base_seed: u64) -> Result<Vec<Job>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Fail::io(path, &e))?;
+    let mut jobs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = || format!("{}:{}", path.display(), n + 1);
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Fail::usage(format!("{}: not JSON ({e})", at())))?;
+        let obj = v.as_object().ok_or_else(|| Fail::usage(format!("{}: expected a JSON object with a \"prompt\" field", at())))?;
+        let prompt = obj
+            .get("prompt")
+            .and_then(|p| p.as_str())
+            .ok_or_else(|| Fail::usage(format!("{}: missing the text field \"prompt\"", at())))?
+            .to_string();
+        let id = match obj.get("id") {
+            None => (n + 1).to_string(),
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(x)) => x.to_string(),
+            Some(_) => return Err(Fail::usage(format!("{}: \"id\" must be a string or a number", at()))),
+        };
+        if !seen.insert(id.clone()) {
+            return Err(Fail::usage(format!("{}: the id {id:?} is used twice (ids name answers when a run resumes)", at())));
+        }
+        let system = match obj.get("system") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(s.clone()),
+            Some(_) => return Err(Fail::usage(format!("{}: \"system\" must be a string", at()))),
+        };
+        let seed = match obj.get("seed") {
+            None => base_seed.wrapping_add(jobs.len() as u64),
+            Some(x) => x.as_u64().ok_or_else(|| Fail::usage(format!("{}: \"seed\" must be a non-negative integer", at())))?,
+        };
+        jobs.push(Job { id, prompt, system, seed });
+    }
+    if jobs.is_empty() {
+        return Err(Fail::usage(format!("{}: no prompts", path.display())));
+    }
+    Ok(jobs)
+}
+
+/// The ids already answered in `out`. A last line cut short (the run was killed while
+/// writing it) is removed so that the file stays valid JSON Lines; it is answered again.
+fn resume(out: &Path) -> Result<std::collections::HashSet<String>> {
+    let mut done = std::collections::HashSet::new();
+    let bytes = match std::fs::read(out) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(done),
+        Err(e) => return Err(Fail::io(out, &e)),
+    };
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if complete < bytes.len() {
+        eprintln!("wmark: {}: removing an incomplete last line ({} bytes) left by an interrupted run", out.display(), bytes.len() - complete);
+        let f = std::fs::OpenOptions::new().write(true).open(out).map_err(|e| Fail::io(out, &e))?;
+        f.set_len(complete as u64).map_err(|e| Fail::io(out, &e))?;
+    }
+    let text = std::str::from_utf8(&bytes[..complete]).map_err(|_| Fail::usage(format!("{}: not UTF-8", out.display())))?;
+    for (n, line) in text.lines().enumerate() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| Fail::usage(format!("{}:{}: not an answer line ({e}); give another --out", out.display(), n + 1)))?;
+        match v.get("id").and_then(|i| i.as_str()) {
+            Some(id) => {
+                done.insert(id.to_string());
+            }
+            None => return Err(Fail::usage(format!("{}:{}: no \"id\": not written by `wmark generate --prompts`", out.display(), n + 1))),
+        }
+    }
+    Ok(done)
+}
+
+fn generate_batch(model: &mut Model, watermark: Option<(&Processor, &str)>, jobs: &[Job], o: &GenerateOpts) -> Result<ExitCode> {
+    let done = match &o.out {
+        Some(p) => resume(p)?,
+        None => Default::default(),
+    };
+    let mut sink: Box<dyn Write> = match &o.out {
+        Some(p) => Box::new(
+            std::fs::OpenOptions::new().create(true).append(true).open(p).map_err(|e| Fail::io(p, &e))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let todo: Vec<&Job> = jobs.iter().filter(|j| !done.contains(&j.id)).collect();
+    if !done.is_empty() {
+        eprintln!("wmark: {} of {} prompts already answered; {} to go", jobs.len() - todo.len(), jobs.len(), todo.len());
+    }
+    let started = std::time::Instant::now();
+    let mut tokens = 0usize;
+    for (i, job) in todo.iter().enumerate() {
+        let sampling = Sampling { seed: job.seed, ..o.sampling };
+        let system = job.system.as_deref().or(o.system.as_deref());
+        let g = model.generate_with(&job.prompt, system, o.limits, sampling, watermark.map(|(p, _)| p), |_| {})?;
+        tokens += g.ids.len();
+        let line = answer_json(Some(&job.id), &job.prompt, system, &g, model, watermark, o, sampling);
+        // One write per line, flushed: an interrupted run loses at most the answer in progress.
+        sink.write_all(format!("{line}\n").as_bytes())?;
+        sink.flush()?;
+        eprintln!(
+            "[{}/{}] {}: {} tokens, {:.1} tokens/s over the run",
+            i + 1,
+            todo.len(),
+            job.id,
+            g.ids.len(),
+            tokens as f64 / started.elapsed().as_secs_f64().max(1e-9)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON object of one answer (`--json`, and each line of a batch).
+#[allow(clippy::too_many_arguments)]
+fn answer_json(
+    id: Option<&str>,
+    prompt: &str,
+    system: Option<&str>,
+    g: &Generation,
+    model: &Model,
+    watermark: Option<(&Processor, &str)>,
+    o: &GenerateOpts,
+    sampling: Sampling,
+) -> serde_json::Value {
+    let cfg = watermark.map(|(p, _)| *p.config());
+    let t = g.timings;
+    let mut line = serde_json::Map::new();
+    if let Some(id) = id {
+        line.insert("id".into(), id.into());
+    }
+    let mut put = |k: &str, v: serde_json::Value| {
+        line.insert(k.into(), v);
+    };
+    put("text", g.text.clone().into());
+    put("ids", serde_json::json!(g.ids));
+    put("prompt", prompt.into());
+    if let Some(s) = system {
+        put("system", s.into());
+    }
+    put("watermark", watermark.is_some().into());
+    put("key_id", serde_json::json!(watermark.map(|(_, id)| id)));
+    put("scheme", serde_json::json!(cfg.map(|c| c.seeding().to_string())));
+    put("gamma", serde_json::json!(cfg.map(|c| c.gamma_effective())));
+    put("delta", serde_json::json!(cfg.map(|c| c.delta())));
+    put("vocab_size", model.vocab_size().into());
+    put("max_tokens", o.limits.max_tokens.into());
+    if o.limits.min_tokens > 0 {
+        put("min_tokens", o.limits.min_tokens.into());
+    }
+    put("seed", sampling.seed.into());
+    put("temperature", shortest(sampling.temperature).into());
+    put("top_p", shortest(sampling.top_p).into());
+    put("top_k", sampling.top_k.into());
+    put("stop", format!("{:?}", g.stop).to_lowercase().into());
+    put("tokens_per_second", t.tokens_per_second().into());
+    put("processor_share", t.processor_share().into());
+    if o.limits.record {
+        let col = |f: fn(&wmark_lm::StepStats) -> f32| serde_json::json!(g.steps.iter().map(|s| round4(f(s))).collect::<Vec<_>>());
+        put("logprob", col(|s| s.logprob));
+        put("entropy", col(|s| s.entropy));
+        if watermark.is_some() {
+            put("spike_entropy", col(|s| s.spike_entropy));
+        }
+    }
+    serde_json::Value::Object(line)
+}
+
+/// Four decimals are plenty for per-step statistics and keep the data files small.
+fn round4(x: f32) -> f64 {
+    (f64::from(x) * 1e4).round() / 1e4
 }
 
 /// An f32 parameter as the f64 with the same shortest decimal form (0.7, not 0.699999988).

@@ -15,7 +15,7 @@ use wmark::fail::Result;
 use wmark::input::Format;
 use wmark::lm_commands::{self, GenerateOpts};
 use wmark::radioactive_cmd::RadioactiveOpts;
-use wmark_lm::Sampling;
+use wmark_lm::{Limits, Sampling};
 use wmark::settings::{KeyArgs, SchemeArgs};
 use wmark_core::Seeding;
 use wmark_detect::Dedup;
@@ -145,6 +145,22 @@ enum Command {
         #[arg(long, conflicts_with = "token")]
         count: bool,
     },
+    /// Show the token ids the detector sees in a text (one JSON array per document), or,
+    /// with --decode, turn id arrays back into text (one JSON string per document).
+    Tokenize {
+        /// Files (default: stdin); with --jsonl FIELD, one document per line.
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Each input line is a JSON object; the document is this field.
+        #[arg(long, value_name = "FIELD")]
+        jsonl: Option<String>,
+        /// Inputs are JSON arrays of ids (or the --jsonl field is); print their text.
+        #[arg(long)]
+        decode: bool,
+        /// A Hugging Face tokenizer.json [default: SmolLM2's, from the asset cache].
+        #[arg(long, value_name = "FILE")]
+        tokenizer: Option<PathBuf>,
+    },
     /// Measure false positives of a key on your own human text, per length and level.
     Calibrate {
         /// Files or directories of human text (or JSONL with --jsonl FIELD).
@@ -161,10 +177,28 @@ enum Command {
         json: bool,
     },
     /// Answer a prompt with SmolLM2-135M-Instruct, watermarked with your key.
+    ///
+    /// With --prompts, answers a JSON Lines file of prompts (`{"id": …, "prompt": …}` per
+    /// line; optional "system" and "seed") into --out, one JSON object per answer. A run
+    /// that stops can be started again with the same command: answered ids are skipped.
     Generate {
         /// The user message (wrapped in the model's chat template).
+        #[arg(long, required_unless_present = "prompts", conflicts_with = "prompts")]
+        prompt: Option<String>,
+        /// Answer every prompt of this JSON Lines file (implies one JSON object per answer).
+        #[arg(long, value_name = "FILE.jsonl")]
+        prompts: Option<PathBuf>,
+        /// With --prompts: append the answers to this file, skipping ids already in it.
+        #[arg(long, value_name = "FILE.jsonl", requires = "prompts")]
+        out: Option<PathBuf>,
+        /// Forbid the end-of-answer tokens until this many tokens exist (for fixed-length
+        /// evaluation runs).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=4096))]
+        min_tokens: u32,
+        /// Record, per token: its log-probability under the unwatermarked model, and the
+        /// entropy and spike entropy of the sampling distribution (JSON output only).
         #[arg(long)]
-        prompt: String,
+        stats: bool,
         /// A system message instead of the model's default.
         #[arg(long)]
         system: Option<String>,
@@ -281,16 +315,44 @@ fn main() -> ExitCode {
             )
         }
         Command::Inspect { keys, scheme, context, token, count } => commands::inspect(&keys, &scheme, &context, token, count),
+        Command::Tokenize { files, jsonl, decode, tokenizer } => commands::tokenize(&files, jsonl, decode, tokenizer.as_deref()),
         Command::Calibrate { corpus, keys, scheme, input, json } => commands::calibrate(&keys, &scheme, &corpus, input.format(), json),
-        Command::Generate { prompt, system, no_watermark, keys, scheme, max_tokens, seed, temperature, top_p, top_k, json, model } => {
+        Command::Generate {
+            prompt,
+            prompts,
+            out,
+            min_tokens,
+            stats,
+            system,
+            no_watermark,
+            keys,
+            scheme,
+            max_tokens,
+            seed,
+            temperature,
+            top_p,
+            top_k,
+            json,
+            model,
+        } => {
+            if min_tokens > max_tokens {
+                eprintln!("wmark: --min-tokens {min_tokens} is more than --max-tokens {max_tokens}");
+                return ExitCode::from(2);
+            }
+            if stats && !json && prompts.is_none() {
+                eprintln!("wmark: --stats needs --json (or --prompts)");
+                return ExitCode::from(2);
+            }
             lm_commands::generate(
                 &keys,
                 &scheme,
                 GenerateOpts {
                     prompt,
+                    prompts,
+                    out,
                     system,
                     no_watermark,
-                    max_tokens: max_tokens as usize,
+                    limits: Limits { max_tokens: max_tokens as usize, min_tokens: min_tokens as usize, record: stats },
                     sampling: Sampling { temperature, top_k, top_p, seed },
                     json,
                     model,

@@ -60,6 +60,42 @@ impl Timings {
     }
 }
 
+/// What one decoding step looked like before the watermark, for evaluation (recorded when
+/// [`Limits::record`] is set).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct StepStats {
+    /// Natural-log probability of the chosen token under the model itself (raw logits,
+    /// temperature 1, no watermark; the end tokens excluded while a minimum length is
+    /// unmet): summed over an answer it gives the answer's perplexity.
+    pub logprob: f32,
+    /// Shannon entropy (nats) of the sampling distribution before the watermark
+    /// (softmax of logits / T).
+    pub entropy: f32,
+    /// Spike entropy Σ p/(1 + z p) of that distribution, with the modulus
+    /// z = (1 − γ)(α − 1)/(1 + (α − 1)γ), α = exp(δ/T), of the watermark in use
+    /// (Kirchenbauer et al. 2023, Definition 4.1); NaN without a watermark.
+    pub spike_entropy: f32,
+}
+
+/// How long an answer may and must be, and whether to record [`StepStats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most tokens to generate.
+    pub max_tokens: usize,
+    /// The end-of-answer tokens are forbidden until this many tokens exist (0: never). Used
+    /// by evaluations that need answers of a fixed length.
+    pub min_tokens: usize,
+    /// Record per-step statistics.
+    pub record: bool,
+}
+
+impl Limits {
+    /// At most `max_tokens`, no minimum, nothing recorded.
+    pub fn max(max_tokens: usize) -> Limits {
+        Limits { max_tokens, min_tokens: 0, record: false }
+    }
+}
+
 /// One generated answer.
 #[derive(Clone, Debug)]
 pub struct Generation {
@@ -73,6 +109,32 @@ pub struct Generation {
     pub stop: Stop,
     /// Where the time went.
     pub timings: Timings,
+    /// One entry per generated token when [`Limits::record`] was set, else empty.
+    pub steps: Vec<StepStats>,
+}
+
+/// The statistics of one step, from the raw logits (before the watermark).
+fn step_stats(raw: &[f32], chosen: u32, temperature: f32, z: Option<f64>) -> StepStats {
+    let t = if temperature > 0.0 { f64::from(temperature) } else { 1.0 };
+    let max = raw.iter().copied().filter(|l| l.is_finite()).fold(f32::NEG_INFINITY, f32::max);
+    let (mut sum1, mut sum_t) = (0f64, 0f64);
+    for &l in raw.iter().filter(|l| l.is_finite()) {
+        let d = f64::from(l - max);
+        sum1 += d.exp();
+        sum_t += (d / t).exp();
+    }
+    let (mut entropy, mut spike) = (0f64, 0f64);
+    for &l in raw.iter().filter(|l| l.is_finite()) {
+        let p = (f64::from(l - max) / t).exp() / sum_t;
+        if p > 0.0 {
+            entropy -= p * p.ln();
+        }
+        if let Some(z) = z {
+            spike += p / (1.0 + z * p);
+        }
+    }
+    let logprob = f64::from(raw[chosen as usize] - max) - sum1.ln();
+    StepStats { logprob: logprob as f32, entropy: entropy as f32, spike_entropy: if z.is_some() { spike as f32 } else { f32::NAN } }
 }
 
 impl Model {
@@ -142,8 +204,22 @@ impl Model {
         max_tokens: usize,
         sampling: Sampling,
         processor: Option<&Processor>,
+        on_text: impl FnMut(&str),
+    ) -> Result<Generation, Error> {
+        self.generate_with(user, system, Limits::max(max_tokens), sampling, processor, on_text)
+    }
+
+    /// [`Model::generate`] with a minimum length and optional per-step statistics.
+    pub fn generate_with(
+        &mut self,
+        user: &str,
+        system: Option<&str>,
+        limits: Limits,
+        sampling: Sampling,
+        processor: Option<&Processor>,
         mut on_text: impl FnMut(&str),
     ) -> Result<Generation, Error> {
+        let max_tokens = limits.max_tokens;
         if let Some(p) = processor {
             let v = p.config().vocab_size() as usize;
             if v != self.vocab {
@@ -161,10 +237,28 @@ impl Model {
         let mut logits = self.logits(&prompt_ids, 0)?;
         timings.prompt = t0.elapsed();
         let mut stop = Stop::Length;
+        let mut steps = Vec::new();
+        let mut raw = Vec::new();
+        let z = processor.filter(|_| limits.record).map(|p| {
+            let c = p.config();
+            let t = if sampling.temperature > 0.0 { f64::from(sampling.temperature) } else { 1.0 };
+            let alpha = (f64::from(c.delta()) / t).exp();
+            let g = c.gamma_effective();
+            (1.0 - g) * (alpha - 1.0) / (1.0 + (alpha - 1.0) * g)
+        });
         let steps_start = Instant::now();
         for _ in 0..max_tokens {
             if logits.len() != self.vocab {
                 return Err(Error::new(format!("the model returned {} logits for a vocabulary of {}", logits.len(), self.vocab)));
+            }
+            if ids.len() < limits.min_tokens {
+                for &s in &self.stop {
+                    logits[s as usize] = f32::NEG_INFINITY;
+                }
+            }
+            if limits.record {
+                raw.clear();
+                raw.extend_from_slice(&logits);
             }
             if let (Some(p), Some(c)) = (processor, cache.as_mut()) {
                 let t = Instant::now();
@@ -173,6 +267,9 @@ impl Model {
             }
             let next = sampler.sample(&logits);
             timings.n_steps += 1;
+            if limits.record && !self.stop.contains(&next) {
+                steps.push(step_stats(&raw, next, sampling.temperature, z));
+            }
             if self.stop.contains(&next) {
                 stop = Stop::EndOfText;
                 break;
@@ -194,6 +291,6 @@ impl Model {
         if text.len() > shown {
             on_text(&text[shown..]);
         }
-        Ok(Generation { prompt_ids, ids, text, stop, timings })
+        Ok(Generation { prompt_ids, ids, text, stop, timings, steps })
     }
 }
