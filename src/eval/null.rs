@@ -391,7 +391,7 @@ impl Row {
     /// The rate at `level` if every scored token were green independently with probability
     /// γ: what the test's discreteness (or the normal approximation) alone gives.
     fn expected_iid(&self, level: f64, gamma: f64) -> f64 {
-        let mut per_n: HashMap<u64, u64> = HashMap::new();
+        let mut per_n: std::collections::BTreeMap<u64, u64> = std::collections::BTreeMap::new();
         for c in &self.cells {
             *per_n.entry(c.1).or_default() += c.2;
         }
