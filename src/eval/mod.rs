@@ -274,10 +274,10 @@ mod tests {
 
     #[test]
     fn clopper_pearson_matches_known_values() {
-        // R: binom.test(5, 100, conf.level = 0.99)$conf.int = 0.01127 0.14077 (approx.)
+        // Exact sums of the binomial pmf, solved by bisection (Python, math.comb).
         let (lo, hi) = clopper_pearson(5, 100, 0.99);
-        assert!((lo - 0.011_27).abs() < 2e-4, "{lo}");
-        assert!((hi - 0.140_77).abs() < 2e-4, "{hi}");
+        assert!((lo - 0.010_940_333_6).abs() < 1e-9, "{lo}");
+        assert!((hi - 0.135_144_682_5).abs() < 1e-9, "{hi}");
         let (lo, hi) = clopper_pearson(0, 1000, 0.99);
         assert_eq!(lo, 0.0);
         // 1 - 0.005^(1/1000)
