@@ -115,6 +115,7 @@ class Plot:
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.width, self.height = width, height
         self.x, self.y = _Axis(xlog), _Axis(ylog)
+        self.fixed_x, self.fixed_y = bool(xlim), bool(ylim)
         if xlim:
             self.x.lo, self.x.hi = xlim
         if ylim:
@@ -187,7 +188,7 @@ class Plot:
         yr = [r[1] for r in self.refs if r[0] == "h"]
         self.x.fit(xs, xr)
         self.y.fit(ys, yr)
-        if any(r[0] == "d" for r in self.refs) and self.x.log == self.y.log:
+        if any(r[0] == "d" for r in self.refs) and self.x.log == self.y.log and not (self.fixed_x or self.fixed_y):
             lo, hi = min(self.x.lo, self.y.lo), max(self.x.hi, self.y.hi)
             self.x.lo = self.y.lo = lo
             self.x.hi = self.y.hi = hi
@@ -308,17 +309,20 @@ class Plot:
         return path
 
 
-def qq_plot(path, series, title="", xlabel=None, ylabel=None, log=True, width=520, height=520, legend="upper left"):
+def qq_plot(path, series, title="", xlabel=None, ylabel=None, log=True, width=520, height=520, legend="upper left",
+            xlim=None, ylim=None):
     """A QQ plot: for each name, (expected, observed) quantiles, with the diagonal.
 
     `series` maps a label to a pair of equal-length sequences. With `log=True` (the usual
     for p-values) both axes are log10 and non-positive values are dropped; for p-values give
     expected = plotting positions (e.g. 10^level) and observed = the empirical quantiles, or
     expected = levels and observed = the empirical CDF at them. Points below the diagonal are
-    smaller than expected (anti-conservative for p-values)."""
+    smaller than expected (anti-conservative for p-values). `xlim`/`ylim` fix the axes (points
+    outside are clipped at the frame), e.g. to keep a few extreme p-values from squeezing the
+    rest."""
     p = Plot(title=title, xlabel=xlabel or ("expected" + (" (log scale)" if log else "")),
              ylabel=ylabel or ("observed" + (" (log scale)" if log else "")), xlog=log, ylog=log,
-             width=width, height=height, legend=legend)
+             width=width, height=height, legend=legend, xlim=xlim, ylim=ylim)
     p.diagonal(label="expected")
     for label, (e, o) in series.items():
         pairs = sorted((a, b) for a, b in zip(e, o) if a is not None and b is not None)
@@ -348,6 +352,8 @@ def _selftest():
         "liberal": (levels, [min(1, q * 3) for q in levels]),
         "with gaps": (levels, [None if i % 7 == 0 else q for i, q in enumerate(levels)]),
     }, title="QQ", xlabel="nominal level", ylabel="observed FPR"))
+    paths.append(qq_plot(os.path.join(d, "qq-clipped.svg"), {"log10 p": ([0, -1, -2, -3], [0, -1.2, -2.5, -40])},
+                         log=False, xlim=(-3, 0), ylim=(-4, 0)))
     empty = Plot(title="empty", xlog=True, ylog=True)
     paths.append(empty.save(os.path.join(d, "empty.svg")))
     for path in paths:
