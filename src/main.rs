@@ -339,6 +339,10 @@ fn main() -> ExitCode {
                 eprintln!("wmark: --min-tokens {min_tokens} is more than --max-tokens {max_tokens}");
                 return ExitCode::from(2);
             }
+            if out.is_some() && prompts.is_none() {
+                eprintln!("wmark: --out goes with --prompts (a single answer goes to stdout)");
+                return ExitCode::from(2);
+            }
             if stats && !json && prompts.is_none() {
                 eprintln!("wmark: --stats needs --json (or --prompts)");
                 return ExitCode::from(2);

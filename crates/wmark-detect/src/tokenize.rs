@@ -9,6 +9,8 @@ use crate::error::Error;
 pub struct TextTokenizer {
     inner: tokenizers::Tokenizer,
     sha256: String,
+    /// `get_vocab_size(true)` builds the whole vocabulary map on every call: computed once.
+    vocab: usize,
 }
 
 impl std::fmt::Debug for TextTokenizer {
@@ -38,13 +40,15 @@ impl TextTokenizer {
     pub fn from_bytes(bytes: &[u8]) -> Result<TextTokenizer, Error> {
         let inner = tokenizers::Tokenizer::from_bytes(bytes)
             .map_err(|e| Error::tokenizer(format!("not a usable tokenizer.json ({e})")))?;
-        Ok(TextTokenizer { inner, sha256: sha256_hex(bytes) })
+        let vocab = inner.get_vocab_size(true);
+        Ok(TextTokenizer { inner, sha256: sha256_hex(bytes), vocab })
     }
 
     /// Wraps a tokenizer built in code; `sha256` is the hash of its serialised form.
     pub fn from_tokenizer(inner: tokenizers::Tokenizer) -> Result<TextTokenizer, Error> {
         let json = inner.to_string(false).map_err(|e| Error::tokenizer(e.to_string()))?;
-        Ok(TextTokenizer { sha256: sha256_hex(json.as_bytes()), inner })
+        let vocab = inner.get_vocab_size(true);
+        Ok(TextTokenizer { sha256: sha256_hex(json.as_bytes()), inner, vocab })
     }
 
     /// SHA-256 of the `tokenizer.json` bytes, hex: pins the tokenizer in a public config.
@@ -54,7 +58,7 @@ impl TextTokenizer {
 
     /// The number of ids, special tokens included.
     pub fn vocab_size(&self) -> usize {
-        self.inner.get_vocab_size(true)
+        self.vocab
     }
 
     /// The id of a token string, if it exists (for example a BOS token `<s>`).

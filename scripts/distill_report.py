@@ -1,0 +1,138 @@
+"""Writes the distillation section of docs/results.md (and its plots) from the result of
+scripts/distill-demo (data/eval/distill.json). Called by distill-demo; to redo the page from
+the saved result without rerunning: python3 scripts/distill_report.py"""
+import json
+import math
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+import results_page  # noqa: E402
+
+BEGIN, END = "<!-- distill:begin -->", "<!-- distill:end -->"
+
+
+def fmt_p(log10_p):
+    if log10_p > -3:
+        return f"{10 ** log10_p:.2g}"
+    e = math.floor(log10_p)
+    return f"{10 ** (log10_p - e):.1f}e{e}"
+
+
+def write(result, failures):
+    docs = ROOT / "docs"
+    plots = docs / "plots"
+    plots.mkdir(parents=True, exist_ok=True)
+    sweep = result["sweep"]
+    cfg = result["config"]
+
+    # log10 p against ρ (ρ = 0 drawn at 0.1 % so that the log axis can hold it).
+    results_page.line_plot(
+        plots / "distill-rho.svg",
+        [
+            ("no filter", [(max(s["rho"], 1e-3) * 100, s["report"]["log10_p"]) for s in sweep]),
+            ("provider's filter", [(max(s["rho"], 1e-3) * 100, s["filtered"]["log10_p"]) for s in sweep]),
+        ],
+        title="Radioactivity of trigram students against the watermarked share of their training data",
+        xlabel="watermarked share ρ of the training tokens (%; ρ = 0 drawn at 0.1 %)",
+        ylabel="log10 p",
+        logx=True,
+        hlines=[(-5, "target p = 1e-5")],
+    )
+    results_page.line_plot(
+        plots / "distill-tokens.svg",
+        [(f"ρ = {s['rho']:.0%}", [(c["tokens"], c["log10_p"]) for c in s["report"]["checkpoints"] if c["scored"] > 0])
+         for s in sweep],
+        title="Evidence as the suspect's answers accumulate (no filter)",
+        xlabel="answer tokens read",
+        ylabel="cumulative log10 p",
+        logx=True,
+        hlines=[(-5, "target p = 1e-5")],
+    )
+
+    rows = []
+    for s in sweep:
+        r, f = s["report"], s["filtered"]
+        rows.append(
+            f"| {s['rho']:.0%} | {s['train_tokens']:,} | {s['wm_tokens']:,} | {r['answer_tokens']:,} | {r['scored']:,} | "
+            f"{r['green_fraction']:.4f} | {r['log10_p']:.2f} | {f['scored']:,} | {f['green_fraction']:.4f} | {f['log10_p']:.2f} |"
+        )
+    controls = result["controls"]
+    n = len(controls)
+
+    def ks(values):
+        ps = sorted(10 ** v for v in values)
+        return max(max((i + 1) / n - p, p - i / n) for i, p in enumerate(ps))
+
+    ps = sorted(c["tuple"] for c in controls)
+    fp_none = sum(c["none"] <= -5 for c in controls)
+    fp_none3 = sum(c["none"] <= -3 for c in controls)
+    echo_on, echo_off = result["echo"]["on"], result["echo"]["off"]
+    lines = [
+        BEGIN,
+        "## Distillation: radioactivity of students trained on watermarked text",
+        "",
+        "<!-- Written by scripts/distill-demo from data/eval/distill.json; do not edit by hand. -->",
+        "",
+        f"The teacher is SmolLM2-135M-Instruct answering {result['wm_answers']} prompts with the watermark "
+        f"(lefthash, γ = 0.25, δ = 2, T = 0.7, key `{result['key_id']}`: data/generations/wm-lefthash-t0.7.jsonl) "
+        f"and {result['plain_answers']} without (plain-t0.7.jsonl). Each student is an interpolated Witten-Bell "
+        f"trigram model over SmolLM2's tokenizer, trained on {result['n_tokens']:,} tokens of which a share ρ is "
+        "watermarked teacher text and the rest State of the Union text. It answers "
+        f"{cfg['fresh_prompts']} fresh prompts {cfg['answers_per_prompt']} times each ({cfg['answer_tokens']} tokens "
+        "per answer); the answers are decoded to text and `wmark radioactive` tests them as one corpus with "
+        "tuple dedup and the fresh prompts excluded, without and with the provider's filter (only tuples "
+        "whose context occurs in the watermarked teacher corpus).",
+        "",
+        "| ρ | training tokens | watermarked | answer tokens | scored | green share | log10 p | scored (filter) | green share (filter) | log10 p (filter) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Target: ρ = 5 % at p < 1e-5. Sander et al. (2024) report p = 2.6e-24 at ρ = 5 % for 7B models with "
+        "248,200 scored tuples, and p = 0.97 for their control.",
+        "",
+        "![log10 p against ρ](plots/distill-rho.svg)",
+        "",
+        "![cumulative log10 p against answer tokens](plots/distill-tokens.svg)",
+        "",
+        "### Controls",
+        "",
+        f"- **ρ = 0 over {n} seeds** (training sample and answers), each student tested with its own key "
+        "(derived from the experiment key for a control account): p-values "
+        f"{', '.join(fmt_p(p) for p in ps)}; Kolmogorov–Smirnov distance to the uniform "
+        f"{ks([c['tuple'] for c in controls]):.3f} (the 5 % critical value for n = {n} is about "
+        f"{1.36 / math.sqrt(n):.3f}).",
+        f"- **The same controls with dedup off**: {fp_none} of {n} below 1e-5 and {fp_none3} below 1e-3 "
+        f"(smallest {fmt_p(min(c['none'] for c in controls))}); Kolmogorov–Smirnov distance "
+        f"{ks([c['none'] for c in controls]):.3f}. A trigram student repeats its favourite n-grams thousands "
+        "of times; counted at every repeat they are not independent trials, and p-values swing to both "
+        "extremes. The corpus test counts each (context, token) tuple once.",
+        f"- **Prompt echo**: a ρ = 0 student continues the first 60 tokens of {cfg['echo_prompts']} watermarked "
+        "teacher answers and returns prompt and continuation together, as completion APIs that echo do. "
+        f"With prompt exclusion: p = {fmt_p(echo_on['log10_p'])} ({echo_on['excluded_prompt_context']:,} tuples "
+        f"excluded); without: p = {fmt_p(echo_off['log10_p'])}. Without the exclusion an innocent model is "
+        "accused for repeating what it was shown.",
+        f"- **Student of the unwatermarked teacher**, the counterpart of the ρ = 100 % student: trained only on "
+        f"the {result['plain_answers']} unwatermarked answers of the same model: p = "
+        f"{fmt_p(result['plain_student']['log10_p'])}. The teacher's style alone does not look radioactive.",
+        "",
+        "### What was not tried",
+        "",
+        "The neural student (a fine-tune of SmolLM2, or a small transformer trained with candle) was not "
+        "attempted: on this 2-core machine the teacher corpus alone takes most of an hour to generate, and "
+        "candle training of even a small model on it would take hours. The trigram student is the "
+        "strongest case for the test's statistics and the weakest for realism: it copies the teacher's "
+        "bigrams directly, while a neural model generalises and could carry less (or more) of the signal.",
+        "",
+        f"Wall time of the run: {result['seconds']:.0f} s (teacher corpora excluded).",
+    ]
+    if failures:
+        lines += ["", "**Not met in this run:**", ""] + [f"- {f}" for f in failures]
+    lines.append(END)
+    results_page.replace_section(docs / "results.md", BEGIN, END, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    res = json.loads((ROOT / "data" / "eval" / "distill.json").read_text())
+    write(res, res.get("failures", []))
