@@ -33,3 +33,46 @@ def test_one_detector_many_threads() -> None:
         batches = list(pool.map(lambda _: [r.to_json() for r in detector.detect_batch(ids=docs, threads=2)], range(4)))
     assert got == expected
     assert all(b == expected for b in batches)
+
+
+def longest_pause_of_python_during(work) -> tuple:
+    """Runs `work` in a thread; meanwhile this thread keeps stepping a Python loop. Returns
+    (the longest gap between two steps, how long `work` took): a native call that holds the
+    GIL shows as a gap as long as the call."""
+    import threading
+    import time
+
+    span = {}
+
+    def run() -> None:
+        t = time.perf_counter()
+        work()
+        span["t"] = time.perf_counter() - t
+
+    th = threading.Thread(target=run)
+    last, longest = time.perf_counter(), 0.0  # from before the work can start
+    th.start()
+    while th.is_alive():
+        time.sleep(0.001)  # leave the cores to the work; only wake up to look at the clock
+        now = time.perf_counter()
+        longest = max(longest, now - last)
+        last = now
+    th.join()
+    return longest, span["t"]
+
+
+def test_the_gil_is_released_during_the_work() -> None:
+    config = wmark.Config("lefthash", vocab_size=128_256)
+    detector = wmark.Detector(config, fixed_key(4))
+    rng = np.random.default_rng(5)
+    docs = [rng.integers(0, 128_256, size=500) for _ in range(3000)]
+    one_long = np.concatenate(docs)
+    # The probe sees a held GIL: a builtin looping in C holds it for the whole call.
+    pause, took = longest_pause_of_python_during(lambda: sum(range(5_000_000)))
+    assert pause >= took * 0.9, (pause, took)
+    for work in (lambda: detector.detect_batch(ids=docs, threads=1), lambda: detector.detect(ids=one_long)):
+        # A call holding the GIL pauses this thread for the whole call, every time; a busy
+        # shared machine can pause it for other reasons once in a while: three tries.
+        tries = [longest_pause_of_python_during(work) for _ in range(3)]
+        assert all(took > 0.05 for _, took in tries), "the call must be long enough to see a pause"
+        assert any(pause < took / 2 for pause, took in tries), tries
