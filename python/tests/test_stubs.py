@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
+import sys
 import types
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -132,3 +134,10 @@ def test_functions() -> None:
 def test_package_exports_exist() -> None:
     for name in wmark.__all__:
         assert hasattr(wmark, name), name
+
+
+def test_mypy_stubtest_agrees(tmp_path: Path) -> None:
+    """mypy's stubtest, against the installed package (run outside the source tree)."""
+    proc = subprocess.run([sys.executable, "-m", "mypy.stubtest", "wmark"], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Success" in proc.stdout

@@ -15,7 +15,7 @@ Only the last ``config.context_len`` ids of each row are read.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -70,7 +70,7 @@ def _bias(apply: Any, context: Any, scores: Any, delta: float) -> Any:
         scores[changed] += scores.dtype.type(delta)
         return scores
     if _is_torch(scores):
-        import torch
+        import torch  # type: ignore[import-not-found]
 
         if not scores.is_floating_point():
             raise InputError(f"scores must be a floating-point tensor, got {scores.dtype}")
@@ -166,7 +166,7 @@ class RequestLogitsProcessor:
         return _bias(self._native.apply_row, context, logits, self._delta)
 
 
-def _join_tail(prompt_ids: Sequence[int], token_ids: Sequence[int], h: int) -> Any:
+def _join_tail(prompt_ids: Any, token_ids: Any, h: int) -> Any:
     if h == 0:
         return []
     out = [int(t) for t in _context_1d(token_ids, h)]

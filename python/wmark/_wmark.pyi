@@ -4,10 +4,45 @@ checks them against the compiled module: every name, every method and every para
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Optional, Sequence, TypedDict, Union, overload
+from typing import Any, Dict, List, Optional, Sequence, TypedDict, Union, final, overload
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "WmarkError",
+    "ConfigError",
+    "KeyFileError",
+    "InsecureKeyFileError",
+    "RandomSourceError",
+    "WmarkIOError",
+    "ContextTooShortError",
+    "LogitsLengthError",
+    "CandidateOutOfRangeError",
+    "BatchShapeError",
+    "TokenizerError",
+    "VocabMismatchError",
+    "NoKeysError",
+    "InputError",
+    "Key",
+    "Config",
+    "Watermark",
+    "Processor",
+    "Detector",
+    "Report",
+    "RadioactivityReport",
+    "inspect",
+    "stream_bytes",
+    "binomial_upper_tail_log10",
+    "gamma_upper_tail_log10",
+    "normal_upper_tail_log10",
+    "z_score",
+    "SCHEMA_VERSION",
+    "RADIOACTIVITY_SCHEMA_VERSION",
+    "DEFAULT_ALPHA",
+    "DEFAULT_TOP_K",
+    "__version__",
+]
 
 __version__: str
 SCHEMA_VERSION: int
@@ -34,6 +69,7 @@ class VocabMismatchError(WmarkError, ValueError): ...
 class NoKeysError(WmarkError, ValueError): ...
 class InputError(WmarkError, ValueError): ...
 
+@final
 class Key:
     """A 256-bit watermark secret; ``repr`` shows only its public id."""
 
@@ -50,6 +86,7 @@ class Key:
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
+@final
 class Config:
     """A validated configuration: seeding rule, green fraction, bias and vocabulary size."""
 
@@ -68,6 +105,7 @@ class Config:
     def context_len(self) -> int: ...
     def __eq__(self, other: object) -> bool: ...
 
+@final
 class Watermark:
     """A key and a configuration compiled for green-list queries."""
 
@@ -81,6 +119,7 @@ class Watermark:
     def green_list(self, context: _Ids) -> npt.NDArray[np.uint32]: ...
     def token_hash(self, token: int) -> int: ...
 
+@final
 class Processor:
     """The shared, read-only logits processor (see wmark.WatermarkLogitsProcessor)."""
 
@@ -96,7 +135,7 @@ class Processor:
     def apply(self, input_ids: npt.NDArray[np.integer[Any]], scores: npt.NDArray[np.float32]) -> None: ...
     def apply_row(self, context: _Ids, logits: npt.NDArray[np.float32], candidates: Optional[_Ids] = None) -> bool: ...
 
-class Span(TypedDict):
+class _Span(TypedDict):
     token_start: int
     token_end: int
     char_start: Optional[int]
@@ -107,19 +146,20 @@ class Span(TypedDict):
     log10_p_corrected: float
     windows_tested: int
 
-class TokenFlag(TypedDict):
+class _TokenFlag(TypedDict):
     id: int
     status: str
     green: bool
     char_start: Optional[int]
     char_end: Optional[int]
 
-class KeyResult(TypedDict):
+class _KeyResult(TypedDict):
     key_id: str
     scored: int
     green: int
     log10_p: float
 
+@final
 class Report:
     """One text's result; the content of a line of ``wmark detect --json``."""
 
@@ -152,22 +192,22 @@ class Report:
     @property
     def normalized(self) -> bool: ...
     @property
-    def spans(self) -> List[Span]: ...
+    def spans(self) -> List[_Span]: ...
     @property
-    def token_flags(self) -> Optional[List[TokenFlag]]: ...
+    def token_flags(self) -> Optional[List[_TokenFlag]]: ...
     @property
-    def keys(self) -> List[KeyResult]: ...
+    def keys(self) -> List[_KeyResult]: ...
     def to_json(self) -> str: ...
     def to_dict(self) -> Dict[str, Any]: ...
     def __eq__(self, other: object) -> bool: ...
 
-class Checkpoint(TypedDict):
+class _Checkpoint(TypedDict):
     tokens: int
     scored: int
     green: int
     log10_p: float
 
-class RadioactivityKeyResult(TypedDict):
+class _RadioactivityKeyResult(TypedDict):
     key_id: str
     scored: int
     green: int
@@ -178,6 +218,7 @@ class RadioactivityKeyResult(TypedDict):
     repeats: int
     teacher_contexts: int
 
+@final
 class RadioactivityReport:
     """A corpus radioactivity test's result; the content of ``wmark radioactive --json``."""
 
@@ -228,9 +269,9 @@ class RadioactivityReport:
     @property
     def repeats(self) -> int: ...
     @property
-    def keys(self) -> List[RadioactivityKeyResult]: ...
+    def keys(self) -> List[_RadioactivityKeyResult]: ...
     @property
-    def checkpoints(self) -> List[Checkpoint]: ...
+    def checkpoints(self) -> List[_Checkpoint]: ...
     @property
     def verdict(self) -> str: ...
     def to_json(self) -> str: ...
@@ -239,6 +280,7 @@ class RadioactivityReport:
 
 _Doc = Union[str, _Ids]
 
+@final
 class Detector:
     """Tests texts or token ids against one or more keys sharing one configuration."""
 
@@ -275,7 +317,7 @@ class Detector:
         alpha: Optional[float] = None,
     ) -> RadioactivityReport: ...
 
-class Membership(TypedDict):
+class _Membership(TypedDict):
     token: int
     green: bool
     stream_byte: int
@@ -286,7 +328,7 @@ class Membership(TypedDict):
 @overload
 def inspect(config: Config, key: Key, context: _Ids, token: None = None) -> npt.NDArray[np.uint32]: ...
 @overload
-def inspect(config: Config, key: Key, context: _Ids, token: int) -> Membership: ...
+def inspect(config: Config, key: Key, context: _Ids, token: int) -> _Membership: ...
 def stream_bytes(seed: bytes, offset: int, length: int) -> bytes: ...
 def binomial_upper_tail_log10(n: int, k: int, p: float) -> float: ...
 def gamma_upper_tail_log10(a: float, x: float) -> float: ...
