@@ -20,6 +20,35 @@ def fmt_p(log10_p):
     return f"{10 ** (log10_p - e):.1f}e{e}"
 
 
+def neural_lines(result):
+    rows = result.get("neural") or []
+    head = ["### A neural student", ""]
+    if not rows:
+        return head + [
+            "Not run in this pass (`scripts/distill-demo --neural` adds it; it needs numpy). Fine-tuning SmolLM2 "
+            "itself is out of reach here: the model is a 4-bit GGUF file that candle runs but does not train."]
+    cfg = result["config"]
+    lines = head + [
+        "A feed-forward neural language model (Bengio et al. 2003 style, `scripts/neural_student.py`, numpy): the "
+        "two previous tokens embedded (48 dimensions each), one tanh layer of 128, a softmax over the tokens seen "
+        "in training, Adam. It learns a smooth low-rank model of its training text instead of copying counts. "
+        "Same training mixtures as the trigram students at the same ρ, same fresh prompts and answer budget "
+        f"({cfg['answers_per_prompt']} answers of {cfg['answer_tokens']} tokens per prompt), same test. Fine-tuning "
+        "SmolLM2 itself was not possible here: the model is a 4-bit GGUF file that candle runs but does not train.",
+        "",
+        "| ρ | training tokens | watermarked | vocabulary | epochs | final training loss (nats/token) | training time | scored | green share | log10 p | log10 p (filter) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n in rows:
+        r, f = n["report"], n["filtered"]
+        lines.append(f"| {n['rho']:.0%} | {n['train_tokens']:,} | {n['wm_tokens']:,} | {n['vocab']:,} | {n['epochs']} | "
+                     f"{n['loss'][-1]:.2f} | {n['train_seconds']:.0f} s | {r['scored']:,} | {r['green_fraction']:.4f} | "
+                     f"{r['log10_p']:.2f} | {f['log10_p']:.2f} |")
+    lines += ["", "This is still a very small model trained for a few epochs; a 7B model fine-tuned on its teacher's "
+              "answers (Sander et al. 2024) memorises far more of them."]
+    return lines
+
+
 def write(result, failures):
     docs = ROOT / "docs"
     plots = docs / "plots"
@@ -117,13 +146,7 @@ def write(result, failures):
         f"the {result['plain_answers']} unwatermarked answers of the same model: p = "
         f"{fmt_p(result['plain_student']['log10_p'])}. The teacher's style alone does not look radioactive.",
         "",
-        "### What was not tried",
-        "",
-        "The neural student (a fine-tune of SmolLM2, or a small transformer trained with candle) was not "
-        "attempted: on this 2-core machine the teacher corpus alone takes most of an hour to generate, and "
-        "candle training of even a small model on it would take hours. The trigram student is the "
-        "strongest case for the test's statistics and the weakest for realism: it copies the teacher's "
-        "bigrams directly, while a neural model generalises and could carry less (or more) of the signal.",
+        *neural_lines(result),
         "",
         f"Wall time of the run: {result['seconds']:.0f} s (teacher corpora excluded).",
     ]
