@@ -56,28 +56,35 @@ def write(result, failures):
     sweep = result["sweep"]
     cfg = result["config"]
 
-    # log10 p against ρ (ρ = 0 drawn at 0.1 % so that the log axis can hold it).
+    # Evidence as −log10 p on a log axis, so that 1 % and 500 orders of magnitude both show
+    # (ρ = 0 is drawn at 0.1 %; evidence below 0.01 is drawn at 0.01).
+    def ev(log10_p):
+        return max(-log10_p, 0.01)
+
     results_page.line_plot(
         plots / "distill-rho.svg",
         [
-            ("no filter", [(max(s["rho"], 1e-3) * 100, s["report"]["log10_p"]) for s in sweep]),
-            ("provider's filter", [(max(s["rho"], 1e-3) * 100, s["filtered"]["log10_p"]) for s in sweep]),
-        ],
-        title="Radioactivity of trigram students against the watermarked share of their training data",
+            ("no filter", [(max(s["rho"], 1e-3) * 100, ev(s["report"]["log10_p"])) for s in sweep]),
+            ("provider's filter", [(max(s["rho"], 1e-3) * 100, ev(s["filtered"]["log10_p"])) for s in sweep]),
+        ]
+        + [("neural student, no filter", [(max(n["rho"], 1e-3) * 100, ev(n["report"]["log10_p"])) for n in result.get("neural") or []])],
+        title="Students: evidence against watermarked share",
         xlabel="watermarked share ρ of the training tokens (%; ρ = 0 drawn at 0.1 %)",
-        ylabel="log10 p",
+        ylabel="−log10 p (log scale)",
         logx=True,
-        hlines=[(-5, "target p = 1e-5")],
+        logy=True,
+        hlines=[(5, "p = 1e-5 (target)")],
     )
     results_page.line_plot(
         plots / "distill-tokens.svg",
-        [(f"ρ = {s['rho']:.0%}", [(c["tokens"], c["log10_p"]) for c in s["report"]["checkpoints"] if c["scored"] > 0])
+        [(f"ρ = {s['rho']:.0%}", [(c["tokens"], ev(c["log10_p"])) for c in s["report"]["checkpoints"] if c["scored"] > 0])
          for s in sweep],
-        title="Evidence as the suspect's answers accumulate (no filter)",
+        title="Evidence as the suspect's answers accumulate",
         xlabel="answer tokens read",
-        ylabel="cumulative log10 p",
+        ylabel="cumulative −log10 p (log scale)",
         logx=True,
-        hlines=[(-5, "target p = 1e-5")],
+        logy=True,
+        hlines=[(5, "p = 1e-5")],
     )
 
     rows = []
@@ -122,9 +129,9 @@ def write(result, failures):
         f"Target: ρ = 5 % at p < 1e-5. Sander et al. (2024) report p = 2.6e-24 at ρ = 5 % for 7B models with "
         "248,200 scored tuples, and p = 0.97 for their control.",
         "",
-        "![log10 p against ρ](plots/distill-rho.svg)",
+        "![−log10 p against ρ](plots/distill-rho.svg)",
         "",
-        "![cumulative log10 p against answer tokens](plots/distill-tokens.svg)",
+        "![cumulative −log10 p against answer tokens (no filter)](plots/distill-tokens.svg)",
         "",
         "### Controls",
         "",
