@@ -51,6 +51,15 @@ def wmark_bin():
     return str(ROOT / "target" / "release" / "wmark")
 
 
+def wmark(*args, ok=(0, 1), who="scripts"):
+    """Runs the wmark binary and returns its stdout; any other exit code ends the script with
+    wmark's own message."""
+    r = subprocess.run([wmark_bin(), *map(str, args)], capture_output=True, text=True)
+    if r.returncode not in ok:
+        sys.exit(f"{who}: wmark {' '.join(map(str, args[:2]))} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
+
+
 def key_path():
     """The experiment key, with the owner-only mode the CLI insists on (git does not keep it)."""
     os.chmod(KEY, 0o600)

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use rayon::prelude::*;
 use wmark_core::{Key, Watermark};
-use wmark_detect::normalize::{normalize, Options as NormalizeOptions};
 use wmark_detect::{Dedup, Detector, Options, Report, TextTokenizer, Verdict};
 
 use crate::config_file::ConfigFile;
@@ -305,11 +304,7 @@ pub fn tokenize(files: &[PathBuf], jsonl: Option<String>, decode: bool, tokenize
                 }
                 serde_json::Value::from(tok.decode(&ids).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?).to_string()
             }
-            Body::Text(t) => {
-                let norm = normalize(&t, &NormalizeOptions::default());
-                let enc = tok.encode(norm.text()).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?;
-                serde_json::json!(enc.ids).to_string()
-            }
+            Body::Text(t) => serde_json::json!(input::encode_text(&tok, &t, &doc.source)?).to_string(),
         };
         writeln!(out, "{line}")?;
     }

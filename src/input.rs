@@ -5,6 +5,9 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use wmark_detect::normalize::{normalize, Options as NormalizeOptions};
+use wmark_detect::TextTokenizer;
+
 use crate::fail::{Fail, Result};
 
 /// What a document holds.
@@ -124,6 +127,13 @@ fn kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
     }
+}
+
+/// The ids the detector scores for `text`: normalised (NFC, invisible characters removed,
+/// mixed-script homoglyphs mapped), then encoded. Errors name `source`.
+pub fn encode_text(tokenizer: &TextTokenizer, text: &str, source: &str) -> Result<Vec<u32>> {
+    let norm = normalize(text, &NormalizeOptions::default());
+    Ok(tokenizer.encode(norm.text()).map_err(|e| Fail::usage(format!("{source}: {e}")))?.ids)
 }
 
 /// Every regular file under `path` (recursively for directories), sorted; `-` as is.

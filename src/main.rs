@@ -189,7 +189,7 @@ enum Command {
         #[arg(long, value_name = "FILE.jsonl")]
         prompts: Option<PathBuf>,
         /// With --prompts: append the answers to this file, skipping ids already in it.
-        #[arg(long, value_name = "FILE.jsonl", requires = "prompts")]
+        #[arg(long, value_name = "FILE.jsonl")]
         out: Option<PathBuf>,
         /// Forbid the end-of-answer tokens until this many tokens exist (for fixed-length
         /// evaluation runs).

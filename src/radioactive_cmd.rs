@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use wmark_detect::normalize::{normalize, Options as NormalizeOptions};
 use wmark_detect::radioactive::{Radioactivity, RadioactivityOptions, RadioactivityVerdict};
 use wmark_detect::{Dedup, TextTokenizer};
 
@@ -29,8 +28,7 @@ fn ids_of(body: Body, tokenizer: Option<&TextTokenizer>, source: &str) -> Result
         Body::Ids(ids) => Ok(ids),
         Body::Text(t) => {
             let tok = tokenizer.ok_or_else(|| Fail::usage("text input needs a tokenizer"))?;
-            let norm = normalize(&t, &NormalizeOptions::default());
-            Ok(tok.encode(norm.text()).map_err(|e| Fail::usage(format!("{source}: {e}")))?.ids)
+            input::encode_text(tok, &t, source)
         }
     }
 }

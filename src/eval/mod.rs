@@ -19,7 +19,6 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use rayon::prelude::*;
-use wmark_detect::normalize::{self, normalize};
 use wmark_detect::stats::binomial_upper_tail_log10;
 use wmark_detect::TextTokenizer;
 
@@ -117,14 +116,12 @@ pub fn load_corpus(paths: &[PathBuf], tokenizer: &TextTokenizer) -> Result<Human
     if files.is_empty() {
         return Err(Fail::usage(format!("no human text found in {}", describe(&paths))));
     }
-    let options = normalize::Options::default();
     let encoded: Vec<Vec<u32>> = files
         .par_iter()
         .map(|f| {
             let bytes = std::fs::read(f).map_err(|e| Fail::io(f, &e))?;
             let text = String::from_utf8(bytes).map_err(|_| Fail::usage(format!("{}: not UTF-8 text", f.display())))?;
-            let norm = normalize(&text, &options);
-            Ok(tokenizer.encode(norm.text())?.ids)
+            crate::input::encode_text(tokenizer, &text, &f.display().to_string())
         })
         .collect::<Result<_>>()?;
     Ok(HumanCorpus { source: describe(&paths), files: encoded })
