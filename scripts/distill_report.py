@@ -165,5 +165,8 @@ def write(result, failures):
 
 
 if __name__ == "__main__":
-    res = json.loads((ROOT / "data" / "eval" / "distill.json").read_text())
+    saved = ROOT / "data" / "eval" / "distill.json"
+    if not saved.exists():
+        sys.exit(f"distill_report: {saved.relative_to(ROOT)} is missing: run scripts/distill-demo first")
+    res = json.loads(saved.read_text())
     write(res, res.get("failures", []))
