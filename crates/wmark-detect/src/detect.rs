@@ -1,13 +1,14 @@
 //! The detector: text or ids in, a [`Report`] out, for one key or several.
 
-use wmark_core::{Config, Key, Watermark};
+use wmark_core::{Config, Key};
 
+use crate::dedup::Dedup;
 use crate::error::Error;
 use crate::normalize::{self, normalize};
 use crate::report::{KeyResult, Report, Span, TokenFlag, Verdict, SCHEMA_VERSION};
-use crate::score::{score, Dedup, DedupTape, Scoring};
-use crate::stats::{binomial_upper_tail_log10, z_score};
+use crate::score::{Scorer, Scoring, Tally};
 use crate::tokenize::TextTokenizer;
+use crate::verdict::{check_alpha, decide, Outcome};
 use crate::window::best_window;
 
 /// The default significance level: a false accusation at most once in a million texts.
@@ -45,8 +46,7 @@ impl Default for Options {
 
 /// Tests texts against one or more keys sharing one configuration.
 pub struct Detector {
-    marks: Vec<Watermark>,
-    config: Config,
+    scorer: Scorer,
     options: Options,
     tokenizer: Option<TextTokenizer>,
 }
@@ -54,8 +54,7 @@ pub struct Detector {
 impl std::fmt::Debug for Detector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Detector")
-            .field("keys", &self.marks.iter().map(|m| m.key_id()).collect::<Vec<_>>())
-            .field("config", &self.config)
+            .field("scorer", &self.scorer)
             .field("options", &self.options)
             .field("tokenizer", &self.tokenizer)
             .finish()
@@ -76,21 +75,17 @@ struct Prepared {
 impl Detector {
     /// A detector for `keys` (at least one), all with `config`.
     pub fn new(keys: &[Key], config: Config, options: Options) -> Result<Detector, Error> {
-        if keys.is_empty() {
-            return Err(Error::no_keys());
-        }
-        if !(options.alpha > 0.0 && options.alpha < 1.0) {
-            return Err(Error::input(format!("alpha must be strictly between 0 and 1, got {}", options.alpha)));
-        }
-        let marks = keys.iter().map(|k| Watermark::new(k, config)).collect();
-        Ok(Detector { marks, config, options, tokenizer: None })
+        let scorer = Scorer::new(keys, config)?;
+        check_alpha(options.alpha)?;
+        Ok(Detector { scorer, options, tokenizer: None })
     }
 
     /// Adds the tokenizer that text input is encoded with. Its vocabulary must fit the
     /// configuration's `vocab_size` (it may be smaller: logits rows are often padded).
     pub fn with_tokenizer(mut self, tokenizer: TextTokenizer) -> Result<Detector, Error> {
-        if tokenizer.vocab_size() > self.config.vocab_size() as usize {
-            return Err(Error::vocab_mismatch(tokenizer.vocab_size(), self.config.vocab_size()));
+        let vocab = self.config().vocab_size();
+        if tokenizer.vocab_size() > vocab as usize {
+            return Err(Error::vocab_mismatch(tokenizer.vocab_size(), vocab));
         }
         self.tokenizer = Some(tokenizer);
         Ok(self)
@@ -98,7 +93,12 @@ impl Detector {
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.scorer.config()
+    }
+
+    /// The scoring core the detector runs on.
+    pub fn scorer(&self) -> &Scorer {
+        &self.scorer
     }
 
     /// The options.
@@ -128,13 +128,14 @@ impl Detector {
         let context = ids.len();
         ids.extend_from_slice(&enc.ids);
         // Byte offsets in the normalised text → char offsets in the original.
-        let original = text;
+        let mut cursor = CharCursor::new(text);
         let chars = enc
             .offsets
             .iter()
             .map(|&(a, b)| {
                 let r = norm.original_range(a..b);
-                (char_index(original, r.start), char_index(original, r.end))
+                let start = cursor.at(r.start);
+                (start, cursor.at(r.end))
             })
             .collect();
         self.run(Prepared { ids, context, chars: Some(chars), normalized: norm.changed() })
@@ -154,31 +155,23 @@ impl Detector {
     }
 
     fn run(&self, input: Prepared) -> Result<Report, Error> {
-        let gamma = self.config.gamma_effective();
-        let mut results: Vec<Scoring> = Vec::with_capacity(self.marks.len());
-        for wm in &self.marks {
-            let mut tape = DedupTape::new();
-            results.push(score(wm, &input.ids, input.context, self.options.dedup, &mut tape)?);
-        }
-        let tails: Vec<f64> =
-            results.iter().map(|r| binomial_upper_tail_log10(r.scored, r.greens, gamma)).collect();
-        let (best, _) = tails
-            .iter()
-            .enumerate()
-            .min_by(|a, b| a.1.total_cmp(b.1))
-            .expect("at least one key");
+        let scorer = &self.scorer;
+        scorer.check_ids(&input.ids)?;
+        let results: Vec<Scoring> =
+            (0..scorer.keys()).map(|k| scorer.score_ids(k, &input.ids, input.context, self.options.dedup)).collect::<Result<_, _>>()?;
+        let tallies: Vec<Tally> = results.iter().map(Scoring::tally).collect();
+        let kind = scorer.kind();
+        let decision = decide(kind, &tallies, self.options.alpha);
+        let best = decision.best;
         let r = &results[best];
-        let keys = self.marks.len() as f64;
-        let log10_keys = keys.log10();
-        let log10_p = (tails[best] + log10_keys).min(0.0);
-        let log10_alpha = self.options.alpha.log10();
-        let verdict = if r.scored == 0 || r.scored as f64 * gamma.log10() + log10_keys > log10_alpha {
-            Verdict::Insufficient
-        } else if log10_p <= log10_alpha {
-            Verdict::Watermarked
-        } else {
-            Verdict::NotWatermarked
+        let log10_keys = decision.log10_keys;
+        let log10_p = decision.log10_p;
+        let verdict = match decision.outcome {
+            Outcome::Insufficient => Verdict::Insufficient,
+            Outcome::Significant => Verdict::Watermarked,
+            Outcome::NotSignificant => Verdict::NotWatermarked,
         };
+        let gamma = self.config().gamma_effective();
         let tokens = (input.ids.len() - input.context) as u64;
 
         let mut spans = Vec::new();
@@ -223,12 +216,14 @@ impl Detector {
                 .collect()
         });
 
-        let key_results = if self.marks.len() > 1 {
-            self.marks
-                .iter()
-                .zip(&results)
-                .zip(&tails)
-                .map(|((m, r), &t)| KeyResult { key_id: m.key_id().to_string(), scored: r.scored, green: r.greens, log10_p: t })
+        let key_results = if scorer.keys() > 1 {
+            (0..scorer.keys())
+                .map(|k| KeyResult {
+                    key_id: scorer.key_id(k).to_string(),
+                    scored: tallies[k].scored,
+                    green: tallies[k].green,
+                    log10_p: decision.tails[k],
+                })
                 .collect()
         } else {
             Vec::new()
@@ -236,15 +231,15 @@ impl Detector {
 
         Ok(Report {
             schema_version: SCHEMA_VERSION,
-            scheme: self.config.seeding().to_string(),
-            key_id: self.marks[best].key_id().to_string(),
+            scheme: self.config().seeding().to_string(),
+            key_id: scorer.key_id(best).to_string(),
             gamma_effective: gamma,
             tokens,
             scored: r.scored,
             green: r.greens,
             p_value: 10f64.powf(log10_p),
             log10_p,
-            z: (r.scored > 0).then(|| z_score(r.scored, r.greens, gamma)),
+            z: kind.z(&tallies[best]),
             alpha: self.options.alpha,
             verdict,
             dedup: self.options.dedup,
@@ -256,11 +251,32 @@ impl Detector {
     }
 }
 
-/// The char index of byte offset `byte` in `text` (rounded down to a char boundary).
-fn char_index(text: &str, byte: usize) -> u64 {
-    let mut b = byte.min(text.len());
-    while !text.is_char_boundary(b) {
-        b -= 1;
+/// Byte offsets of one text → char indices, in one forward pass for increasing offsets (the
+/// usual case: token offsets come in order); an offset before the last one restarts the
+/// count from the beginning, so any order stays correct.
+struct CharCursor<'a> {
+    text: &'a str,
+    byte: usize,
+    chars: u64,
+}
+
+impl<'a> CharCursor<'a> {
+    fn new(text: &'a str) -> CharCursor<'a> {
+        CharCursor { text, byte: 0, chars: 0 }
     }
-    text[..b].chars().count() as u64
+
+    /// The char index of byte offset `byte` (rounded down to a char boundary).
+    fn at(&mut self, byte: usize) -> u64 {
+        let mut b = byte.min(self.text.len());
+        while !self.text.is_char_boundary(b) {
+            b -= 1;
+        }
+        if b < self.byte {
+            self.byte = 0;
+            self.chars = 0;
+        }
+        self.chars += self.text[self.byte..b].chars().count() as u64;
+        self.byte = b;
+        self.chars
+    }
 }

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod dedup;
 mod detect;
 mod error;
 pub mod normalize;
@@ -26,10 +27,12 @@ mod report;
 pub mod score;
 pub mod stats;
 mod tokenize;
+pub mod verdict;
 pub mod window;
 
 pub use detect::{Detector, Options, DEFAULT_ALPHA};
 pub use error::Error;
 pub use report::{KeyResult, Report, Span, TokenFlag, Verdict, SCHEMA_VERSION};
-pub use score::{Dedup, DedupTape, Status};
+pub use dedup::Dedup;
+pub use score::{Score, ScoreKind, Scorer, Status, Tally};
 pub use tokenize::{Encoding, TextTokenizer};

@@ -109,12 +109,13 @@
 //! test `throughput_and_memory_per_tuple` in `tests/radioactive.rs` repeats the measurement.
 
 use serde::{Deserialize, Serialize};
-use wmark_core::{Config, Key, Seed, Watermark};
+use wmark_core::{Config, Key};
 
+use crate::dedup::{Dedup, DedupSet, FpSet};
 use crate::detect::DEFAULT_ALPHA;
 use crate::error::Error;
-use crate::score::{seed_fp, tokens_fp, tuple_fp, Dedup};
-use crate::stats::{binomial_upper_tail_log10, z_score};
+use crate::score::{Score, ScoreKind, Scorer, Sink, Tally, Unit};
+use crate::verdict::{check_alpha, decide, Outcome};
 
 /// The version of the [`RadioactivityReport`] format. Bumped on any change a reader could
 /// notice.
@@ -269,142 +270,68 @@ impl RadioactivityReport {
     }
 }
 
-/// Fibonacci multiplier: the slot of a fingerprint is the top bits of `fp · FOLD`, which
-/// depend on every bit of the fingerprint (the folded tuple fingerprints of one seed differ
-/// only in their upper half, so a plain mask of the low bits would not do).
-const FOLD: u64 = 0x9e37_79b9_7f4a_7c15;
-
-/// The 64-bit fingerprint kept for a 128-bit one: the xor of its halves, with 0 (the empty
-/// marker) mapped to 1. The 128-bit fingerprints are already hash-like (bytes of an HMAC
-/// output; for the `selfhash` context, two FNV lanes), so the fold loses nothing but width.
-/// For one seed, tuples with different tokens stay distinct (the token lands on bits 32..64,
-/// which the seed's bytes only xor with a constant).
-#[inline]
-fn fold(fp: u128) -> u64 {
-    let f = (fp as u64) ^ ((fp >> 64) as u64);
-    if f == 0 {
-        1
-    } else {
-        f
-    }
-}
-
-/// A set of 64-bit fingerprints (see [`fold`]): open addressing with linear probing in a
-/// power-of-two table of `u64` slots, 0 marking an empty slot. The table doubles when an
-/// insert would take the load above 7/8, so that an unsuccessful probe always ends. Nothing
-/// is allocated until the first insert. See the module's "Memory" section for the cost.
-#[derive(Default)]
-struct FpSet {
-    slots: Vec<u64>,
-    len: usize,
-    /// `64 − log2(slots.len())`: the slot index is the top bits of `f · FOLD`.
-    shift: u32,
-}
-
-impl FpSet {
-    /// The first table: 16 slots (128 bytes).
-    const MIN_SLOTS: usize = 16;
-
-    fn len(&self) -> usize {
-        self.len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Heap bytes held: exactly the slots.
-    fn memory_bytes(&self) -> usize {
-        self.slots.len() * std::mem::size_of::<u64>()
-    }
-
-    #[inline]
-    fn home(&self, f: u64) -> usize {
-        (f.wrapping_mul(FOLD) >> self.shift) as usize
-    }
-
-    /// The slot holding `f`, or the empty slot where it would go (`Err`). The table must
-    /// be allocated.
-    #[inline]
-    fn find(&self, f: u64) -> Result<usize, usize> {
-        let mask = self.slots.len() - 1;
-        let mut i = self.home(f);
-        loop {
-            match self.slots[i] {
-                s if s == f => return Ok(i),
-                0 => return Err(i),
-                _ => i = (i + 1) & mask,
-            }
-        }
-    }
-
-    fn contains(&self, fp: &u128) -> bool {
-        !self.slots.is_empty() && self.find(fold(*fp)).is_ok()
-    }
-
-    /// Inserts; false if the (folded) fingerprint was already there.
-    fn insert(&mut self, fp: u128) -> bool {
-        let f = fold(fp);
-        if self.slots.is_empty() {
-            self.resize(Self::MIN_SLOTS);
-        }
-        let mut at = match self.find(f) {
-            Ok(_) => return false,
-            Err(at) => at,
-        };
-        if (self.len + 1) * 8 > self.slots.len() * 7 {
-            self.resize(self.slots.len() * 2);
-            at = self.find(f).expect_err("not in the set");
-        }
-        self.slots[at] = f;
-        self.len += 1;
-        true
-    }
-
-    fn resize(&mut self, slots: usize) {
-        debug_assert!(slots.is_power_of_two() && slots >= Self::MIN_SLOTS);
-        let old = std::mem::replace(&mut self.slots, vec![0; slots]);
-        self.shift = 64 - slots.trailing_zeros();
-        for f in old.into_iter().filter(|&f| f != 0) {
-            let at = self.find(f).expect_err("distinct fingerprints");
-            self.slots[at] = f;
-        }
-    }
-}
-
 /// Everything one key remembers and counts.
 struct KeyState {
-    wm: Watermark,
     /// Scored units (tuples, or contexts in `window` mode).
     tape: FpSet,
     /// Contexts that occur in a prompt.
     excluded: FpSet,
     /// Contexts of the teacher corpus (with the filter).
     teacher: FpSet,
-    scored: u64,
-    green: u64,
+    counts: KeyCounts,
+}
+
+/// One key's counts over the answers.
+#[derive(Default)]
+struct KeyCounts {
+    tally: Tally,
     excluded_prompt_context: u64,
     filtered_out: u64,
     repeats: u64,
     checkpoints: Vec<Checkpoint>,
 }
 
-impl KeyState {
-    fn log10_p(&self, gamma: f64) -> f64 {
-        binomial_upper_tail_log10(self.scored, self.green, gamma)
-    }
+/// The answers' sink for one key: prompt exclusion and the teacher filter before dedup,
+/// counts and checkpoints after.
+struct AnswerSink<'a> {
+    kind: ScoreKind,
+    excluded: &'a FpSet,
+    teacher: Option<&'a FpSet>,
+    counts: &'a mut KeyCounts,
+    /// Answer tokens read before this answer.
+    start_tokens: u64,
 }
 
-/// The seed of the position after `context` for `token`, and its context fingerprint.
-#[inline]
-fn seed_and_context(wm: &Watermark, selfhash: bool, context: &[u32], token: u32) -> (Seed, u128) {
-    if selfhash {
-        let seeder = wm.seeder(context).expect("context has the length the rule needs");
-        (seeder.seed(token), tokens_fp(context))
-    } else {
-        let seed = wm.context_seed(context).expect("context has the length the rule needs");
-        let fp = seed_fp(&seed);
-        (seed, fp)
+impl Sink for AnswerSink<'_> {
+    fn admit(&mut self, unit: &Unit<'_>) -> bool {
+        if !self.excluded.is_empty() && self.excluded.contains(unit.context()) {
+            self.counts.excluded_prompt_context += 1;
+            return false;
+        }
+        if let Some(teacher) = self.teacher {
+            if !teacher.contains(unit.context()) {
+                self.counts.filtered_out += 1;
+                return false;
+            }
+        }
+        true
+    }
+
+    fn repeat(&mut self, _unit: &Unit<'_>) {
+        self.counts.repeats += 1;
+    }
+
+    fn scored(&mut self, unit: &Unit<'_>, score: Score) {
+        let c = &mut *self.counts;
+        c.tally.add(score);
+        if c.tally.scored.is_power_of_two() {
+            c.checkpoints.push(Checkpoint {
+                tokens: self.start_tokens + unit.index() as u64 + 1,
+                scored: c.tally.scored,
+                green: c.tally.green,
+                log10_p: self.kind.tail_log10(&c.tally),
+            });
+        }
     }
 }
 
@@ -419,11 +346,9 @@ enum Phase {
 /// The streaming radioactivity test over a corpus of answers; see the
 /// [module documentation](self).
 pub struct Radioactivity {
+    scorer: Scorer,
     keys: Vec<KeyState>,
-    config: Config,
     options: RadioactivityOptions,
-    selfhash: bool,
-    need: usize,
     phase: Phase,
     prompts: u64,
     prompt_tokens: u64,
@@ -437,8 +362,7 @@ pub struct Radioactivity {
 impl std::fmt::Debug for Radioactivity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Radioactivity")
-            .field("keys", &self.keys.iter().map(|k| k.wm.key_id()).collect::<Vec<_>>())
-            .field("config", &self.config)
+            .field("scorer", &self.scorer)
             .field("options", &self.options)
             .field("phase", &self.phase)
             .field("answers", &self.answers)
@@ -450,32 +374,19 @@ impl std::fmt::Debug for Radioactivity {
 impl Radioactivity {
     /// A test of `keys` (at least one: one per account), all with `config`.
     pub fn new(keys: &[Key], config: Config, options: RadioactivityOptions) -> Result<Radioactivity, Error> {
-        if keys.is_empty() {
-            return Err(Error::no_keys());
-        }
-        if !(options.alpha > 0.0 && options.alpha < 1.0) {
-            return Err(Error::input(format!("alpha must be strictly between 0 and 1, got {}", options.alpha)));
-        }
-        let keys = keys
-            .iter()
-            .map(|k| KeyState {
-                wm: Watermark::new(k, config),
-                tape: FpSet::default(),
-                excluded: FpSet::default(),
-                teacher: FpSet::default(),
-                scored: 0,
-                green: 0,
-                excluded_prompt_context: 0,
-                filtered_out: 0,
-                repeats: 0,
-                checkpoints: Vec::new(),
+        let scorer = Scorer::new(keys, config)?;
+        check_alpha(options.alpha)?;
+        let keys = (0..scorer.keys())
+            .map(|_| KeyState {
+                tape: FpSet::new(),
+                excluded: FpSet::new(),
+                teacher: FpSet::new(),
+                counts: KeyCounts::default(),
             })
             .collect();
         Ok(Radioactivity {
+            scorer,
             keys,
-            config,
-            selfhash: config.seeding().depends_on_candidate(),
-            need: config.seeding().context_len(),
             options,
             phase: Phase::Setup,
             prompts: 0,
@@ -490,7 +401,7 @@ impl Radioactivity {
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.config
+        self.scorer.config()
     }
 
     /// The options.
@@ -504,10 +415,7 @@ impl Radioactivity {
             Some(bos) if ids.first() == Some(&bos) => &ids[1..],
             _ => ids,
         };
-        let vocab = self.config.vocab_size();
-        if let Some((i, &id)) = ids.iter().enumerate().find(|&(_, &id)| id >= vocab) {
-            return Err(Error::token_out_of_range(i, id, vocab));
-        }
+        self.scorer.check_ids(ids)?;
         Ok(ids)
     }
 
@@ -530,19 +438,13 @@ impl Radioactivity {
         let ids = self.prepare(ids)?;
         self.prompts += 1;
         self.prompt_tokens += ids.len() as u64;
-        let need = self.need;
+        let need = self.scorer.context_len();
         if ids.len() < need {
             return Ok(());
         }
-        for key in &mut self.keys {
+        for (k, key) in self.keys.iter_mut().enumerate() {
             for end in need..=ids.len() {
-                let context = &ids[end - need..end];
-                let fp = if self.selfhash {
-                    tokens_fp(context)
-                } else {
-                    seed_fp(&key.wm.context_seed(context).expect("context has the length the rule needs"))
-                };
-                key.excluded.insert(fp);
+                key.excluded.insert(self.scorer.context_fp(k, &ids[end - need..end]));
             }
         }
         Ok(())
@@ -561,11 +463,10 @@ impl Radioactivity {
         let ids = self.prepare(ids)?;
         self.teacher_documents += 1;
         self.teacher_tokens += ids.len() as u64;
-        let need = self.need;
-        for key in &mut self.keys {
+        let need = self.scorer.context_len();
+        for (k, key) in self.keys.iter_mut().enumerate() {
             for i in need..ids.len() {
-                let (_, context_fp) = seed_and_context(&key.wm, self.selfhash, &ids[i - need..i], ids[i]);
-                key.teacher.insert(context_fp);
+                key.teacher.insert(self.scorer.context_fp(k, &ids[i - need..i]));
             }
         }
         Ok(())
@@ -581,44 +482,12 @@ impl Radioactivity {
         self.answers += 1;
         let start_tokens = self.answer_tokens;
         self.answer_tokens += ids.len() as u64;
-        let need = self.need;
-        self.no_context += need.min(ids.len()) as u64;
-        let gamma = self.config.gamma_effective();
-        let (dedup, filter, selfhash) = (self.options.dedup, self.options.teacher_filter, self.selfhash);
-        for key in &mut self.keys {
-            for i in need..ids.len() {
-                let token = ids[i];
-                let (seed, context_fp) = seed_and_context(&key.wm, selfhash, &ids[i - need..i], token);
-                if !key.excluded.is_empty() && key.excluded.contains(&context_fp) {
-                    key.excluded_prompt_context += 1;
-                    continue;
-                }
-                if filter && !key.teacher.contains(&context_fp) {
-                    key.filtered_out += 1;
-                    continue;
-                }
-                let fp = tuple_fp(&seed, token);
-                let fresh = match dedup {
-                    Dedup::None => true,
-                    Dedup::Tuple => key.tape.insert(fp),
-                    Dedup::Window => key.tape.insert(context_fp),
-                };
-                if !fresh {
-                    key.repeats += 1;
-                    continue;
-                }
-                key.scored += 1;
-                key.green += u64::from(key.wm.is_green_in(&seed, token));
-                if key.scored.is_power_of_two() {
-                    let log10_p = key.log10_p(gamma);
-                    key.checkpoints.push(Checkpoint {
-                        tokens: start_tokens + i as u64 + 1,
-                        scored: key.scored,
-                        green: key.green,
-                        log10_p,
-                    });
-                }
-            }
+        self.no_context += self.scorer.context_len().min(ids.len()) as u64;
+        let (dedup, filter, kind) = (self.options.dedup, self.options.teacher_filter, self.scorer.kind());
+        for (k, key) in self.keys.iter_mut().enumerate() {
+            let KeyState { tape, excluded, teacher, counts } = key;
+            let mut sink = AnswerSink { kind, excluded, teacher: filter.then_some(&*teacher), counts, start_tokens };
+            self.scorer.walk(k, ids, 0, dedup, tape, &mut sink);
         }
         Ok(())
     }
@@ -635,56 +504,48 @@ impl Radioactivity {
 
     /// Ends the corpus and decides.
     pub fn finish(mut self) -> RadioactivityReport {
-        let gamma = self.config.gamma_effective();
+        let kind = self.scorer.kind();
         let answer_tokens = self.answer_tokens;
         for key in &mut self.keys {
-            let last = key.checkpoints.last().map(|c| (c.tokens, c.scored));
-            if last != Some((answer_tokens, key.scored)) {
-                let log10_p = key.log10_p(gamma);
-                key.checkpoints.push(Checkpoint {
-                    tokens: answer_tokens,
-                    scored: key.scored,
-                    green: key.green,
-                    log10_p,
-                });
+            let c = &mut key.counts;
+            let last = c.checkpoints.last().map(|c| (c.tokens, c.scored));
+            if last != Some((answer_tokens, c.tally.scored)) {
+                let log10_p = kind.tail_log10(&c.tally);
+                c.checkpoints.push(Checkpoint { tokens: answer_tokens, scored: c.tally.scored, green: c.tally.green, log10_p });
             }
         }
-        let tails: Vec<f64> = self.keys.iter().map(|k| k.log10_p(gamma)).collect();
-        let (best, _) = tails.iter().enumerate().min_by(|a, b| a.1.total_cmp(b.1)).expect("at least one key");
-        let log10_keys = (self.keys.len() as f64).log10();
-        let log10_p = (tails[best] + log10_keys).min(0.0);
-        let log10_alpha = self.options.alpha.log10();
-        let b = &self.keys[best];
-        let verdict = if b.scored == 0 || b.scored as f64 * gamma.log10() + log10_keys > log10_alpha {
-            RadioactivityVerdict::Insufficient
-        } else if log10_p <= log10_alpha {
-            RadioactivityVerdict::Radioactive
-        } else {
-            RadioactivityVerdict::NotRadioactive
+        let tallies: Vec<Tally> = self.keys.iter().map(|k| k.counts.tally).collect();
+        let decision = decide(kind, &tallies, self.options.alpha);
+        let verdict = match decision.outcome {
+            Outcome::Insufficient => RadioactivityVerdict::Insufficient,
+            Outcome::Significant => RadioactivityVerdict::Radioactive,
+            Outcome::NotSignificant => RadioactivityVerdict::NotRadioactive,
         };
-        let fraction = |s: u64, t: u64| (t > 0).then(|| s as f64 / t as f64);
         let keys = self
             .keys
             .iter()
-            .zip(&tails)
-            .map(|(k, &t)| RadioactivityKeyResult {
-                key_id: k.wm.key_id().to_string(),
-                scored: k.scored,
-                green: k.green,
-                green_fraction: fraction(k.green, k.scored),
+            .zip(&decision.tails)
+            .enumerate()
+            .map(|(i, (k, &t))| RadioactivityKeyResult {
+                key_id: self.scorer.key_id(i).to_string(),
+                scored: k.counts.tally.scored,
+                green: k.counts.tally.green,
+                green_fraction: k.counts.tally.green_fraction(),
                 log10_p: t,
-                excluded_prompt_context: k.excluded_prompt_context,
-                filtered_out: k.filtered_out,
-                repeats: k.repeats,
+                excluded_prompt_context: k.counts.excluded_prompt_context,
+                filtered_out: k.counts.filtered_out,
+                repeats: k.counts.repeats,
                 teacher_contexts: k.teacher.len() as u64,
             })
             .collect();
-        let b = &mut self.keys[best];
+        let best = decision.best;
+        let log10_p = decision.log10_p;
+        let b = &mut self.keys[best].counts;
         RadioactivityReport {
             schema_version: RADIOACTIVITY_SCHEMA_VERSION,
-            scheme: self.config.seeding().to_string(),
-            key_id: b.wm.key_id().to_string(),
-            gamma_effective: gamma,
+            scheme: self.scorer.config().seeding().to_string(),
+            key_id: self.scorer.key_id(best).to_string(),
+            gamma_effective: self.scorer.config().gamma_effective(),
             dedup: self.options.dedup,
             alpha: self.options.alpha,
             teacher_filter: self.options.teacher_filter,
@@ -695,12 +556,12 @@ impl Radioactivity {
             answers: self.answers,
             answer_tokens,
             no_context: self.no_context,
-            scored: b.scored,
-            green: b.green,
-            green_fraction: fraction(b.green, b.scored),
+            scored: b.tally.scored,
+            green: b.tally.green,
+            green_fraction: b.tally.green_fraction(),
             log10_p,
             p_value: 10f64.powf(log10_p),
-            z: (b.scored > 0).then(|| z_score(b.scored, b.green, gamma)),
+            z: kind.z(&b.tally),
             excluded_prompt_context: b.excluded_prompt_context,
             filtered_out: b.filtered_out,
             repeats: b.repeats,
@@ -708,48 +569,5 @@ impl Radioactivity {
             checkpoints: std::mem::take(&mut b.checkpoints),
             verdict,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{fold, FpSet};
-
-    #[test]
-    fn the_fingerprint_set_grows_by_doubling_at_seven_eighths_and_finds_everything() {
-        let mut set = FpSet::default();
-        assert_eq!((set.len(), set.memory_bytes()), (0, 0));
-        assert!(!set.contains(&5));
-        // Fingerprints with equal halves fold to 0, the empty marker, and are kept as 1.
-        assert_eq!(fold(0), 1);
-        assert_eq!(fold(7 | (7 << 64)), 1);
-        assert!(set.insert(0));
-        assert!(!set.insert(1), "0 and 1 fold to the same fingerprint");
-        assert!(set.contains(&1));
-        let fp = |i: u128| i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835) | (i << 96);
-        for i in 1..14u128 {
-            assert!(set.insert(fp(i)));
-        }
-        assert_eq!((set.len(), set.memory_bytes()), (14, 16 * 8), "14 of 16 slots: load 7/8");
-        assert!(set.insert(fp(14)));
-        assert_eq!((set.len(), set.memory_bytes()), (15, 32 * 8), "the 15th doubles the table");
-        for i in 15..100_000u128 {
-            assert!(set.insert(fp(i)));
-        }
-        assert_eq!(set.len(), 100_000);
-        assert_eq!(set.memory_bytes(), 131_072 * 8);
-        for i in 1..100_000u128 {
-            assert!(set.contains(&fp(i)));
-            assert!(!set.insert(fp(i)));
-            assert!(!set.contains(&fp(i + 200_000)));
-        }
-        assert_eq!(set.len(), 100_000);
-    }
-
-    #[test]
-    fn tuples_of_one_seed_never_merge() {
-        let seed = 0x0123_4567_89ab_cdef_fedc_ba98_u128;
-        let folds: std::collections::HashSet<u64> = (0..50_000u128).map(|t| fold(seed | (t << 96))).collect();
-        assert_eq!(folds.len(), 50_000);
     }
 }

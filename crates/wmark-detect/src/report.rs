@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::score::{Dedup, Status};
+use crate::dedup::Dedup;
+use crate::score::Status;
 
 /// The version of the report format. A new optional field does not change it; a rename, a
 /// removal, a change of type, meaning or presence, or a new enum value does (see

@@ -1,64 +1,174 @@
-//! Scoring a token sequence against one key: which tokens are green, which are scored.
+//! The one scoring core: token ids in, scored units out.
+//!
+//! Every consumer of detection (the [`Detector`](crate::Detector), the corpus
+//! [radioactivity test](crate::radioactive), the window scan and the null calibration of
+//! the evaluation harness) goes through the same three pieces:
+//!
+//! 1. a [`Scorer`], shared and read-only: the keys, the configuration and the
+//!    [`ScoreKind`]. It walks ids and yields one [`Unit`] per position with a full context:
+//!    its position, token, context fingerprint, tuple fingerprint and its score;
+//! 2. a [`Dedup`] mode and a [`DedupSet`](crate::dedup::DedupSet) that remembers units
+//!    (exact, or 64-bit fingerprints for corpora), applied by [`Scorer::walk`], the one
+//!    dedup-and-score loop, which reports every position to a [`Sink`];
+//! 3. a [`Tally`] per key, turned into per-key tails by the score kind and into one
+//!    corrected decision over keys by [`decide`](crate::verdict::decide).
+//!
+//! A unit's score depends only on (context, token, key), so a corpus-wide dedup is
+//! order-free: "first occurrence" and a distributed `distinct` keep the same units.
+//!
+//! Score kinds: today the green bit of the KGW family (score 1 or 0; the sum of `n` units
+//! is `Bin(n, γ_eff)` under the null). A kind whose units carry a real-valued score (for
+//! Gumbel-max sampling, `−ln(1 − u)` with a `Gamma(n, 1)` sum) is a new [`ScoreKind`] variant
+//! with its own [`Score`] value and tail, not a new loop.
 
-use std::collections::HashSet;
-use std::fmt;
-use std::str::FromStr;
+use wmark_core::{Config, GreenMask, Key, KeyId, Seed, Watermark};
 
-use serde::{Deserialize, Serialize};
-use wmark_core::{Seed, Watermark};
-
+use crate::dedup::{Dedup, DedupSet};
 use crate::error::Error;
+use crate::stats::{binomial_upper_tail_log10, z_score};
 
-/// Which repeated units are scored only once.
-///
-/// Dedup is part of the null hypothesis, not an optimisation: the green status of a token is
-/// a deterministic function of its (context, token) tuple, so a repeated tuple adds no new
-/// evidence, and counting it again makes the binomial test anti-conservative on repetitive
-/// human text (lists, code, boilerplate).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dedup {
-    /// Every position with a full context is scored.
-    None,
-    /// A position is scored only the first time its context (the green list's seed) is seen.
-    Window,
-    /// A position is scored only the first time its (context, token) tuple is seen.
-    #[default]
-    Tuple,
+/// What one scored unit contributes to the test.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Score {
+    /// A green-list bit: 1 if green.
+    Green(bool),
 }
 
-impl fmt::Display for Dedup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Dedup::None => "none",
-            Dedup::Window => "window",
-            Dedup::Tuple => "tuple",
-        })
+impl Score {
+    /// The score as a number (1.0 or 0.0 for a green bit).
+    pub fn value(self) -> f64 {
+        match self {
+            Score::Green(g) => f64::from(u8::from(g)),
+        }
     }
-}
 
-impl FromStr for Dedup {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Dedup, Error> {
-        match s {
-            "none" => Ok(Dedup::None),
-            "window" => Ok(Dedup::Window),
-            "tuple" => Ok(Dedup::Tuple),
-            _ => Err(Error::input(format!("unknown dedup mode {s:?}; expected none, window or tuple"))),
+    /// True for a green bit that is set.
+    pub fn is_green(self) -> bool {
+        match self {
+            Score::Green(g) => g,
         }
     }
 }
 
-/// What happened to one token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// How units are scored and which distribution their sum has under the null hypothesis.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ScoreKind {
+    /// KGW green lists: a unit scores 1 if green; `n` units sum to `Bin(n, gamma)`.
+    GreenBit {
+        /// The effective green fraction `G/256`.
+        gamma: f64,
+    },
+}
+
+impl ScoreKind {
+    /// The kind of a configuration's scheme.
+    pub fn of(config: &Config) -> ScoreKind {
+        ScoreKind::GreenBit { gamma: config.gamma_effective() }
+    }
+
+    /// log10 of the p-value of `tally` for one key: `P(S ≥ s)` under the null, exact, in
+    /// log space, never floored; 0 when nothing was scored.
+    pub fn tail_log10(self, tally: &Tally) -> f64 {
+        match self {
+            ScoreKind::GreenBit { gamma } => binomial_upper_tail_log10(tally.scored, tally.green, gamma),
+        }
+    }
+
+    /// The smallest log10 p that `scored` units could give at all (every unit green);
+    /// `-inf` for a kind whose score is unbounded. Decides "too few units to decide".
+    pub fn floor_log10(self, scored: u64) -> f64 {
+        match self {
+            ScoreKind::GreenBit { gamma } => scored as f64 * gamma.log10(),
+        }
+    }
+
+    /// The z-score of `tally`, for familiarity only; `None` when nothing was scored.
+    pub fn z(self, tally: &Tally) -> Option<f64> {
+        match self {
+            ScoreKind::GreenBit { gamma } => (tally.scored > 0).then(|| z_score(tally.scored, tally.green, gamma)),
+        }
+    }
+}
+
+/// Running totals of the scored units of one key.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Units scored, T.
+    pub scored: u64,
+    /// Scored units that are green, s (green-bit kinds).
+    pub green: u64,
+}
+
+impl Tally {
+    /// Adds one scored unit.
+    #[inline]
+    pub fn add(&mut self, score: Score) {
+        self.scored += 1;
+        self.green += u64::from(score.is_green());
+    }
+
+    /// `s / T`; `None` when nothing was scored.
+    pub fn green_fraction(&self) -> Option<f64> {
+        (self.scored > 0).then(|| self.green as f64 / self.scored as f64)
+    }
+}
+
+/// One position with a full context, for one key.
+///
+/// Fingerprints are computed eagerly (they are copies of seed bytes); the score is computed
+/// on demand by [`Unit::score`], so that units skipped before scoring (repeats, excluded
+/// contexts) cost no keystream block.
+#[derive(Clone, Debug)]
+pub struct Unit<'a> {
+    wm: &'a Watermark,
+    index: usize,
+    token: u32,
+    seed: Seed,
+    context: u128,
+}
+
+impl Unit<'_> {
+    /// The position in the ids walked.
+    #[inline]
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The token at the position.
+    #[inline]
+    pub fn token(&self) -> u32 {
+        self.token
+    }
+
+    /// The context fingerprint: the first 16 bytes of the green list's seed; for
+    /// `selfhash`, whose seed depends on the candidate, a hash of the context tokens.
+    #[inline]
+    pub fn context(&self) -> u128 {
+        self.context
+    }
+
+    /// The tuple fingerprint: the first 12 bytes of the seed and the token id.
+    #[inline]
+    pub fn tuple(&self) -> u128 {
+        tuple_fp(&self.seed, self.token)
+    }
+
+    /// The unit's score (one ChaCha8 block for a green bit).
+    #[inline]
+    pub fn score(&self) -> Score {
+        Score::Green(self.wm.is_green_in(&self.seed, self.token))
+    }
+}
+
+/// What happened to one position of a walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Scored, and in the green list.
     Green,
     /// Scored, and not in the green list.
     Red,
-    /// Not scored: its unit was already scored (see [`Dedup`]). `green` still says its colour.
+    /// Not scored: its unit was already scored (see [`Dedup`]).
     Repeat,
     /// Not scored: fewer tokens precede it than the seeding rule needs.
     NoContext,
@@ -71,53 +181,246 @@ impl Status {
     }
 }
 
-/// The colour and status of every token after the context.
+/// Receives the positions of a [`Scorer::walk`], in order.
+pub trait Sink {
+    /// A position without full context (never scored).
+    fn no_context(&mut self, _index: usize) {}
+    /// Called before dedup: false skips the unit (it is neither remembered nor scored).
+    /// The radioactivity test's prompt exclusion and teacher filter live here.
+    fn admit(&mut self, _unit: &Unit<'_>) -> bool {
+        true
+    }
+    /// A unit seen before under the dedup mode.
+    fn repeat(&mut self, _unit: &Unit<'_>) {}
+    /// A unit scored for the first time, with its score.
+    fn scored(&mut self, unit: &Unit<'_>, score: Score);
+}
+
+/// Keys and a configuration, compiled for scoring: built once, then read-only and shareable
+/// across threads.
+#[derive(Clone)]
+pub struct Scorer {
+    marks: Vec<Watermark>,
+    config: Config,
+    kind: ScoreKind,
+    need: usize,
+    selfhash: bool,
+}
+
+impl std::fmt::Debug for Scorer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scorer")
+            .field("keys", &self.marks.iter().map(|m| m.key_id()).collect::<Vec<_>>())
+            .field("config", &self.config)
+            .field("kind", &self.kind)
+            .finish()
+    }
+}
+
+impl Scorer {
+    /// A scorer for `keys` (at least one), all with `config`.
+    pub fn new(keys: &[Key], config: Config) -> Result<Scorer, Error> {
+        if keys.is_empty() {
+            return Err(Error::no_keys());
+        }
+        let seeding = config.seeding();
+        Ok(Scorer {
+            marks: keys.iter().map(|k| Watermark::new(k, config)).collect(),
+            config,
+            kind: ScoreKind::of(&config),
+            need: seeding.context_len(),
+            selfhash: seeding.depends_on_candidate(),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The score kind.
+    pub fn kind(&self) -> ScoreKind {
+        self.kind
+    }
+
+    /// How many keys.
+    pub fn keys(&self) -> usize {
+        self.marks.len()
+    }
+
+    /// The id of key `key`.
+    pub fn key_id(&self, key: usize) -> KeyId {
+        self.marks[key].key_id()
+    }
+
+    /// How many tokens before a position the seeding rule reads.
+    pub fn context_len(&self) -> usize {
+        self.need
+    }
+
+    /// Errors if an id is at or above the vocabulary size: the text was not tokenized for
+    /// this configuration.
+    pub fn check_ids(&self, ids: &[u32]) -> Result<(), Error> {
+        let vocab = self.config.vocab_size();
+        match ids.iter().position(|&id| id >= vocab) {
+            Some(i) => Err(Error::token_out_of_range(i, ids[i], vocab)),
+            None => Ok(()),
+        }
+    }
+
+    /// The unit at position `index` of `ids` for key `key`; `index ≥ context_len()`.
+    #[inline]
+    pub fn unit<'a>(&'a self, key: usize, ids: &[u32], index: usize) -> Unit<'a> {
+        let wm = &self.marks[key];
+        let context = &ids[index - self.need..index];
+        let token = ids[index];
+        let (seed, context) = if self.selfhash {
+            let seeder = wm.seeder(context).expect("context has the length the rule needs");
+            (seeder.seed(token), tokens_fp(context))
+        } else {
+            let seed = wm.context_seed(context).expect("context has the length the rule needs");
+            (seed, seed_fp(&seed))
+        };
+        Unit { wm, index, token, seed, context }
+    }
+
+    /// The context fingerprint of the position that follows `window` (exactly
+    /// `context_len()` ids), for key `key`: what [`Unit::context`] of that position is.
+    pub fn context_fp(&self, key: usize, window: &[u32]) -> u128 {
+        debug_assert_eq!(window.len(), self.need);
+        if self.selfhash {
+            tokens_fp(window)
+        } else {
+            seed_fp(&self.marks[key].context_seed(window).expect("context has the length the rule needs"))
+        }
+    }
+
+    /// The one dedup-and-score walk: every position of `ids[from..]` for key `key`, with
+    /// `ids[..from]` as context only. Positions without full context go to
+    /// [`Sink::no_context`]; the others become units, which the sink may skip
+    /// ([`Sink::admit`]); admitted units are scored the first time `dedup` sees them in
+    /// `set`, and are repeats otherwise. Ids must have been checked ([`Scorer::check_ids`]).
+    #[inline]
+    pub fn walk<S: DedupSet + ?Sized, K: Sink + ?Sized>(
+        &self,
+        key: usize,
+        ids: &[u32],
+        from: usize,
+        dedup: Dedup,
+        set: &mut S,
+        sink: &mut K,
+    ) {
+        let from = from.min(ids.len());
+        for index in from..ids.len() {
+            if index < self.need {
+                sink.no_context(index);
+                continue;
+            }
+            let unit = self.unit(key, ids, index);
+            if !sink.admit(&unit) {
+                continue;
+            }
+            if dedup.first_time(set, &unit) {
+                let score = unit.score();
+                sink.scored(&unit, score);
+            } else {
+                sink.repeat(&unit);
+            }
+        }
+    }
+
+    /// Scores every token of `tokens` after one `context` (exactly `context_len()` ids) for
+    /// key `key`, calling `f(i, tuple fingerprint, score)` for `tokens[i]`. With many
+    /// tokens and a shared seed, the whole green list is expanded once into `mask` (about
+    /// 10 µs at V = 49,152) instead of one keystream block per token: the fast path of the
+    /// null calibration, which scores each distinct tuple of a corpus once per key.
+    pub fn score_after(
+        &self,
+        key: usize,
+        context: &[u32],
+        tokens: &[u32],
+        mask: &mut GreenMask,
+        mut f: impl FnMut(usize, u128, Score),
+    ) {
+        /// From this many tokens on, one mask beats one block per token.
+        const MASK_AT: usize = 96;
+        let wm = &self.marks[key];
+        let seeder = wm.seeder(context).expect("context has the length the rule needs");
+        match seeder.shared_seed() {
+            Some(seed) if tokens.len() >= MASK_AT => {
+                wm.fill_mask(seed, mask);
+                for (i, &t) in tokens.iter().enumerate() {
+                    f(i, tuple_fp(seed, t), Score::Green(mask.contains(t)));
+                }
+            }
+            _ => {
+                for (i, &t) in tokens.iter().enumerate() {
+                    let seed = seeder.seed(t);
+                    f(i, tuple_fp(&seed, t), Score::Green(wm.is_green_in(&seed, t)));
+                }
+            }
+        }
+    }
+
+    /// Scores `ids[from..]` for key `key` with a fresh exact dedup set: each position's
+    /// status and colour, and the tally. What the detector reports for one document.
+    pub fn score_ids(&self, key: usize, ids: &[u32], from: usize, dedup: Dedup) -> Result<Scoring, Error> {
+        self.check_ids(ids)?;
+        let mut out = Scoring::with_capacity(ids.len() - from.min(ids.len()));
+        self.walk(key, ids, from, dedup, &mut crate::dedup::ExactSet::new(), &mut out);
+        Ok(out)
+    }
+}
+
+/// The status and colour of every position of one document, and its tally: the sink the
+/// detector uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scoring {
-    /// One entry per scored-range token, in order.
+    /// One entry per walked position, in order.
     pub status: Vec<Status>,
-    /// Colour of each token (false where there was no context to decide).
+    /// Colour of each position (false where there was no context to decide). A repeat's
+    /// colour is computed too, for highlighting.
     pub green: Vec<bool>,
-    /// Number of scored tokens, T.
+    /// Units scored, T.
     pub scored: u64,
-    /// Number of scored green tokens, s.
+    /// Scored units that are green, s.
     pub greens: u64,
 }
 
-/// A 16-byte fingerprint of a scored unit (see [`tuple_fp`], [`seed_fp`], [`tokens_fp`]).
-type Fingerprint = u128;
+impl Scoring {
+    fn with_capacity(n: usize) -> Scoring {
+        Scoring { status: Vec::with_capacity(n), green: Vec::with_capacity(n), ..Scoring::default() }
+    }
 
-/// A dedup memory that can span several documents (the radioactivity test shares one
-/// across a whole corpus).
-#[derive(Debug, Default)]
-pub struct DedupTape {
-    seen: HashSet<Fingerprint>,
+    /// The tally of the scored units.
+    pub fn tally(&self) -> Tally {
+        Tally { scored: self.scored, green: self.greens }
+    }
 }
 
-impl DedupTape {
-    /// An empty tape.
-    pub fn new() -> DedupTape {
-        DedupTape::default()
+impl Sink for Scoring {
+    fn no_context(&mut self, _index: usize) {
+        self.status.push(Status::NoContext);
+        self.green.push(false);
     }
 
-    /// Units remembered so far.
-    pub fn len(&self) -> usize {
-        self.seen.len()
+    fn repeat(&mut self, unit: &Unit<'_>) {
+        self.status.push(Status::Repeat);
+        self.green.push(unit.score().is_green());
     }
 
-    /// True if nothing was remembered yet.
-    pub fn is_empty(&self) -> bool {
-        self.seen.is_empty()
-    }
-
-    fn first_time(&mut self, fp: Fingerprint) -> bool {
-        self.seen.insert(fp)
+    fn scored(&mut self, _unit: &Unit<'_>, score: Score) {
+        let green = score.is_green();
+        self.status.push(if green { Status::Green } else { Status::Red });
+        self.green.push(green);
+        self.scored += 1;
+        self.greens += u64::from(green);
     }
 }
 
 /// Tuple fingerprint: the first 12 bytes of the seed and the token id.
 #[inline]
-pub(crate) fn tuple_fp(seed: &Seed, token: u32) -> Fingerprint {
+fn tuple_fp(seed: &Seed, token: u32) -> u128 {
     let mut fp = [0u8; 16];
     fp[..12].copy_from_slice(&seed.0[..12]);
     fp[12..].copy_from_slice(&token.to_le_bytes());
@@ -126,13 +429,13 @@ pub(crate) fn tuple_fp(seed: &Seed, token: u32) -> Fingerprint {
 
 /// Context fingerprint of a shared seed: its first 16 bytes.
 #[inline]
-pub(crate) fn seed_fp(seed: &Seed) -> Fingerprint {
+fn seed_fp(seed: &Seed) -> u128 {
     u128::from_le_bytes(seed.0[..16].try_into().expect("16 bytes"))
 }
 
 /// Context fingerprint for `selfhash`, whose seeds depend on the candidate: the context
 /// tokens themselves, in two 64-bit FNV-1a lanes with different offsets.
-pub(crate) fn tokens_fp(context: &[u32]) -> Fingerprint {
+fn tokens_fp(context: &[u32]) -> u128 {
     let mut a = 0xcbf2_9ce4_8422_2325u64;
     let mut b = 0x8422_2325_cbf2_9ce4u64;
     for &t in context {
@@ -142,49 +445,4 @@ pub(crate) fn tokens_fp(context: &[u32]) -> Fingerprint {
         }
     }
     u128::from(a) | (u128::from(b) << 64)
-}
-
-/// Scores `ids[from..]` with `ids[..from]` as extra context (a prompt or a prefix that is not
-/// scored). Ids at or above the vocabulary size are an error: they mean the text was not
-/// tokenized for this configuration.
-pub fn score(wm: &Watermark, ids: &[u32], from: usize, dedup: Dedup, tape: &mut DedupTape) -> Result<Scoring, Error> {
-    let vocab = wm.config().vocab_size();
-    if let Some((i, &id)) = ids.iter().enumerate().find(|&(_, &id)| id >= vocab) {
-        return Err(Error::token_out_of_range(i, id, vocab));
-    }
-    let from = from.min(ids.len());
-    let need = wm.context_len();
-    let selfhash = wm.config().seeding().depends_on_candidate();
-    let mut out = Scoring {
-        status: Vec::with_capacity(ids.len() - from),
-        green: Vec::with_capacity(ids.len() - from),
-        ..Scoring::default()
-    };
-    for i in from..ids.len() {
-        if i < need {
-            out.status.push(Status::NoContext);
-            out.green.push(false);
-            continue;
-        }
-        let context = &ids[i - need..i];
-        let token = ids[i];
-        let seeder = wm.seeder(context).expect("context has the length the rule needs");
-        let seed = seeder.seed(token);
-        let green = wm.is_green_in(&seed, token);
-        let fresh = match dedup {
-            Dedup::None => true,
-            Dedup::Tuple => tape.first_time(tuple_fp(&seed, token)),
-            Dedup::Window if selfhash => tape.first_time(tokens_fp(context)),
-            Dedup::Window => tape.first_time(seed_fp(&seed)),
-        };
-        out.green.push(green);
-        if fresh {
-            out.scored += 1;
-            out.greens += u64::from(green);
-            out.status.push(if green { Status::Green } else { Status::Red });
-        } else {
-            out.status.push(Status::Repeat);
-        }
-    }
-    Ok(out)
 }

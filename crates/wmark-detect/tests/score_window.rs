@@ -3,12 +3,22 @@
 
 use proptest::prelude::*;
 use wmark_core::{Config, Key, Seeding, Watermark};
-use wmark_detect::score::{score, Dedup, DedupTape, Status};
+use wmark_detect::dedup::{DedupSet, ExactSet, FpSet};
+use wmark_detect::score::{Scorer, Scoring, Status};
+use wmark_detect::Dedup;
 use wmark_detect::stats::binomial_upper_tail_log10;
 use wmark_detect::window::{best_window, lengths};
 
 fn wm(seeding: Seeding, vocab: u32) -> Watermark {
-    Watermark::new(&Key::from_bytes([3; 32]), Config::new(seeding, 0.25, 2.0, vocab).unwrap())
+    Watermark::new(&Key::from_bytes([3; 32]), config(seeding, vocab))
+}
+
+fn config(seeding: Seeding, vocab: u32) -> Config {
+    Config::new(seeding, 0.25, 2.0, vocab).unwrap()
+}
+
+fn scorer(seeding: Seeding, vocab: u32) -> Scorer {
+    Scorer::new(&[Key::from_bytes([3; 32])], config(seeding, vocab)).unwrap()
 }
 
 proptest! {
@@ -19,7 +29,7 @@ proptest! {
         from in 0usize..10,
     ) {
         let w = wm(seeding, 300);
-        let s = score(&w, &ids, from, Dedup::None, &mut DedupTape::new()).unwrap();
+        let s = scorer(seeding, 300).score_ids(0, &ids, from, Dedup::None).unwrap();
         let from = from.min(ids.len());
         prop_assert_eq!(s.status.len(), ids.len() - from);
         let need = seeding.context_len();
@@ -41,12 +51,12 @@ proptest! {
     #[test]
     fn tuple_dedup_counts_distinct_tuples(ids in proptest::collection::vec(0u32..6, 2..200)) {
         // lefthash: the tuple is (previous token, token)
-        let w = wm(Seeding::LeftHash, 10);
-        let s = score(&w, &ids, 0, Dedup::Tuple, &mut DedupTape::new()).unwrap();
+        let w = scorer(Seeding::LeftHash, 10);
+        let s = w.score_ids(0, &ids, 0, Dedup::Tuple).unwrap();
         let distinct: std::collections::HashSet<(u32, u32)> = ids.windows(2).map(|p| (p[0], p[1])).collect();
         prop_assert_eq!(s.scored, distinct.len() as u64);
         let windows: std::collections::HashSet<u32> = ids[..ids.len() - 1].iter().copied().collect();
-        let w_s = score(&w, &ids, 0, Dedup::Window, &mut DedupTape::new()).unwrap();
+        let w_s = w.score_ids(0, &ids, 0, Dedup::Window).unwrap();
         prop_assert_eq!(w_s.scored, windows.len() as u64);
     }
 
@@ -72,22 +82,45 @@ proptest! {
     }
 }
 
-#[test]
-fn a_tape_spans_documents() {
-    let w = wm(Seeding::LeftHash, 100);
-    let mut tape = DedupTape::new();
-    let a = score(&w, &[1, 2, 3, 4], 0, Dedup::Tuple, &mut tape).unwrap();
-    let b = score(&w, &[1, 2, 3, 4], 0, Dedup::Tuple, &mut tape).unwrap();
+fn a_set_spans_documents<S: DedupSet>(mut set: S) {
+    let w = scorer(Seeding::LeftHash, 100);
+    let (mut a, mut b) = (Scoring::default(), Scoring::default());
+    w.walk(0, &[1, 2, 3, 4], 0, Dedup::Tuple, &mut set, &mut a);
+    w.walk(0, &[1, 2, 3, 4], 0, Dedup::Tuple, &mut set, &mut b);
     assert_eq!(a.scored, 3);
     assert_eq!(b.scored, 0, "the second copy adds nothing");
+    assert_eq!(a.green, b.green, "a repeat keeps its colour");
     assert!(b.status.iter().skip(1).all(|&s| s == Status::Repeat));
-    assert_eq!(tape.len(), 3);
+    assert_eq!(set.len(), 3);
+}
+
+#[test]
+fn a_dedup_set_spans_documents_exact_and_folded() {
+    a_set_spans_documents(ExactSet::new());
+    a_set_spans_documents(FpSet::new());
+}
+
+proptest! {
+    /// The folded 64-bit set and the exact set keep the same units on real-sized inputs (a
+    /// merge of two units has probability n²/2^65).
+    #[test]
+    fn folded_and_exact_sets_agree(
+        seeding in prop_oneof![Just(Seeding::LeftHash), (1usize..4).prop_map(Seeding::MinHash), (2usize..4).prop_map(Seeding::SelfHash)],
+        ids in proptest::collection::vec(0u32..40, 0..300),
+        dedup in prop_oneof![Just(Dedup::Tuple), Just(Dedup::Window)],
+    ) {
+        let w = scorer(seeding, 40);
+        let (mut a, mut b) = (Scoring::default(), Scoring::default());
+        w.walk(0, &ids, 0, dedup, &mut ExactSet::new(), &mut a);
+        w.walk(0, &ids, 0, dedup, &mut FpSet::new(), &mut b);
+        prop_assert_eq!(a, b);
+    }
 }
 
 #[test]
 fn ids_outside_the_vocabulary_are_an_error() {
-    let w = wm(Seeding::LeftHash, 100);
-    let err = score(&w, &[1, 2, 100, 4], 0, Dedup::Tuple, &mut DedupTape::new()).unwrap_err();
+    let w = scorer(Seeding::LeftHash, 100);
+    let err = w.score_ids(0, &[1, 2, 100, 4], 0, Dedup::Tuple).unwrap_err();
     assert!(err.is_vocab_mismatch());
     assert!(err.to_string().contains("token 2 has id 100"), "{err}");
 }
