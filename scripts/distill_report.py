@@ -1,23 +1,19 @@
+#!/usr/bin/env python3
 """Writes the distillation section of docs/results.md (and its plots) from the result of
 scripts/distill-demo (data/eval/distill.json). Called by distill-demo; to redo the page from
-the saved result without rerunning: python3 scripts/distill_report.py"""
+the saved result without rerunning (no `wmark` binary needed): scripts/distill_report.py
+(it runs itself under the scripts' virtualenv, scripts/pyenv, for matplotlib)."""
 import json
-import math
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import results_page  # noqa: E402
+from wmarkexp import stats  # noqa: E402
+from wmarkexp.stats import fmt_p  # noqa: E402
 
 BEGIN, END = "<!-- distill:begin -->", "<!-- distill:end -->"
-
-
-def fmt_p(log10_p):
-    if log10_p > -3:
-        return f"{10 ** log10_p:.2g}"
-    e = math.floor(log10_p)
-    return f"{10 ** (log10_p - e):.1f}e{e}"
 
 
 def neural_lines(result):
@@ -29,14 +25,15 @@ def neural_lines(result):
             "itself is out of reach here: the model is a 4-bit GGUF file that candle runs but does not train."]
     cfg = result["config"]
     lines = head + [
-        "A feed-forward neural language model (Bengio et al. 2003 style, `scripts/neural_student.py`, numpy): the "
+        "A feed-forward neural language model (Bengio et al. 2003 style, `scripts/wmarkexp/neural.py`, numpy): the "
         "two previous tokens embedded (48 dimensions each), one tanh layer of 128, a softmax over the tokens seen "
         "in training, Adam. It learns a smooth low-rank model of its training text instead of copying counts. "
         "Same training mixtures as the trigram students at the same ρ, same fresh prompts and answer budget "
         f"({cfg['answers_per_prompt']} answers of {cfg['answer_tokens']} tokens per prompt), same test. Fine-tuning "
         "SmolLM2 itself was not possible here: the model is a 4-bit GGUF file that candle runs but does not train.",
         "",
-        "| ρ | training tokens | watermarked | vocabulary | epochs | final training loss (nats/token) | training time | scored | green share | log10 p | log10 p (filter) |",
+        "| ρ | training tokens | watermarked | vocabulary | epochs | final training loss (nats/token) | training time | scored "
+        "| green share | log10 p | log10 p (filter) |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in rows:
@@ -50,19 +47,19 @@ def neural_lines(result):
 
 
 def write(result, failures):
+    import plots  # matplotlib: only where the page is drawn
+
     docs = ROOT / "docs"
-    plots = docs / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
+    plot_dir = docs / "plots"
     sweep = result["sweep"]
     cfg = result["config"]
 
     # Evidence as −log10 p on a log axis, so that 1 % and 500 orders of magnitude both show
     # (ρ = 0 is drawn at 0.1 %; evidence below 0.01 is drawn at 0.01).
-    def ev(log10_p):
-        return max(-log10_p, 0.01)
+    ev = stats.evidence
 
-    results_page.line_plot(
-        plots / "distill-rho.svg",
+    plots.line_plot(
+        plot_dir / "distill-rho.svg",
         [
             ("no filter", [(max(s["rho"], 1e-3) * 100, ev(s["report"]["log10_p"])) for s in sweep]),
             ("provider's filter", [(max(s["rho"], 1e-3) * 100, ev(s["filtered"]["log10_p"])) for s in sweep]),
@@ -75,8 +72,8 @@ def write(result, failures):
         logy=True,
         hlines=[(5, "p = 1e-5 (target)")],
     )
-    results_page.line_plot(
-        plots / "distill-tokens.svg",
+    plots.line_plot(
+        plot_dir / "distill-tokens.svg",
         [(f"ρ = {s['rho']:.0%}", [(c["tokens"], ev(c["log10_p"])) for c in s["report"]["checkpoints"] if c["scored"] > 0])
          for s in sweep],
         title="Evidence as the suspect's answers accumulate",
@@ -96,14 +93,10 @@ def write(result, failures):
         )
     controls = result["controls"]
     n = len(controls)
-
-    def ks(values):
-        ps = sorted(10 ** v for v in values)
-        return max(max((i + 1) / n - p, p - i / n) for i, p in enumerate(ps))
-
+    ks = stats.ks_uniform
     ps = sorted(c["tuple"] for c in controls)
-    fp_none = sum(c["none"] <= -5 for c in controls)
-    fp_none3 = sum(c["none"] <= -3 for c in controls)
+    fp_none = stats.count_at_most([c["none"] for c in controls], -5)
+    fp_none3 = stats.count_at_most([c["none"] for c in controls], -3)
     echo_on, echo_off = result["echo"]["on"], result["echo"]["off"]
     lines = [
         BEGIN,
@@ -126,7 +119,7 @@ def write(result, failures):
         "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
-        f"Target: ρ = 5 % at p < 1e-5. Sander et al. (2024) report p = 2.6e-24 at ρ = 5 % for 7B models with "
+        "Target: ρ = 5 % at p < 1e-5. Sander et al. (2024) report p = 2.6e-24 at ρ = 5 % for 7B models with "
         "248,200 scored tuples, and p = 0.97 for their control.",
         "",
         "![−log10 p against ρ](plots/distill-rho.svg)",
@@ -139,7 +132,7 @@ def write(result, failures):
         "(derived from the experiment key for a control account): p-values "
         f"{', '.join(fmt_p(p) for p in ps)}; Kolmogorov–Smirnov distance to the uniform "
         f"{ks([c['tuple'] for c in controls]):.3f} (the 5 % critical value for n = {n} is about "
-        f"{1.36 / math.sqrt(n):.3f}).",
+        f"{stats.ks_critical_5(n):.3f}).",
         f"- **The same controls with dedup off**: {fp_none} of {n} below 1e-5 and {fp_none3} below 1e-3 "
         f"(smallest {fmt_p(min(c['none'] for c in controls))}); Kolmogorov–Smirnov distance "
         f"{ks([c['none'] for c in controls]):.3f}. A trigram student repeats its favourite n-grams thousands "
@@ -165,6 +158,9 @@ def write(result, failures):
 
 
 if __name__ == "__main__":
+    from wmarkexp import toolsenv
+
+    toolsenv.reexec()
     saved = ROOT / "data" / "eval" / "distill.json"
     if not saved.exists():
         sys.exit(f"distill_report: {saved.relative_to(ROOT)} is missing: run scripts/distill-demo first")

@@ -36,8 +36,8 @@ Scheme summary (v1, byte-exact):
 """
 
 import hashlib
-import json
 import hmac
+import json
 import math
 import struct
 import sys

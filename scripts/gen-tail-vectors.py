@@ -240,7 +240,6 @@ def binom_pmfsum_log10(n, k, p):
                 + j * mpmath.ln(p) + (n - j) * mpmath.log1p(-p))
 
     if upper_is_small_side(n, k, p):
-        t0 = mpmath.exp(log_pmf(k))
         # sum t_j / t_k for j >= k ; ratios decrease monotonically past the mode
         s = mpf(0)
         r = mpf(1)

@@ -22,16 +22,3 @@ def replace_section(path: Path, begin: str, end: str, body: str) -> None:
         text += "\n"
     path.write_text(text)
 
-
-def line_plot(path, series, title, xlabel, ylabel, logx=False, logy=False, hlines=(), legend="upper left",
-              xlim=None, ylim=None):
-    """One line (with markers) per (label, [(x, y), ...]) series, and labelled horizontal lines."""
-    import svgplot
-
-    p = svgplot.Plot(title=title, xlabel=xlabel, ylabel=ylabel, xlog=logx, ylog=logy, legend=legend, xlim=xlim, ylim=ylim)
-    for label, pts, *style in series:  # an optional third item: Plot.line keywords (color, dash, width)
-        if pts:
-            p.line([x for x, _ in pts], [y for _, y in pts], label=label, marker=True, **(style[0] if style else {}))
-    for y, label in hlines:
-        p.hline(y, label=label)
-    p.save(path)

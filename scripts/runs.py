@@ -45,19 +45,44 @@ RUNS = {
 
 
 def wmark_bin():
+    """The `wmark` binary: $WMARK_BIN, else target/release/wmark."""
     b = os.environ.get("WMARK_BIN")
     if b:
         return b
     return str(ROOT / "target" / "release" / "wmark")
 
 
+def wmark_eval_bin():
+    """The `wmark-eval` binary (`null` and `attack`): $WMARK_EVAL_BIN, else `wmark-eval` beside
+    $WMARK_BIN when that is set, else target/release/wmark-eval."""
+    b = os.environ.get("WMARK_EVAL_BIN")
+    if b:
+        return b
+    if os.environ.get("WMARK_BIN"):
+        return str(Path(os.environ["WMARK_BIN"]).with_name("wmark-eval"))
+    return str(ROOT / "target" / "release" / "wmark-eval")
+
+
+def _run(name, binary, env, args, ok, who):
+    try:
+        r = subprocess.run([binary, *map(str, args)], capture_output=True, text=True)
+    except OSError as e:
+        sys.exit(f"{who}: cannot run {binary} ({e.strerror}): build {name} (cargo build --release) or set {env}")
+    if r.returncode not in ok:
+        sys.exit(f"{who}: {name} {' '.join(map(str, args[:2]))} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
+
+
 def wmark(*args, ok=(0, 1), who="scripts"):
     """Runs the wmark binary and returns its stdout; any other exit code ends the script with
     wmark's own message."""
-    r = subprocess.run([wmark_bin(), *map(str, args)], capture_output=True, text=True)
-    if r.returncode not in ok:
-        sys.exit(f"{who}: wmark {' '.join(map(str, args[:2]))} failed ({r.returncode}): {r.stderr.strip()}")
-    return r.stdout
+    return _run("wmark", wmark_bin(), "WMARK_BIN", args, ok, who)
+
+
+def wmark_eval(*args, ok=(0,), who="scripts"):
+    """Runs the wmark-eval binary (`wmark-eval null ...`, `wmark-eval attack ...`) and returns
+    its stdout, as `wmark` does."""
+    return _run("wmark-eval", wmark_eval_bin(), "WMARK_EVAL_BIN", args, ok, who)
 
 
 def key_path():
@@ -90,6 +115,8 @@ def run(name, out, n_prompts=None, tokens=TOKENS):
     env = dict(os.environ, RAYON_NUM_THREADS="1")
     try:
         subprocess.run(cmd, check=True, env=env)
+    except OSError as e:
+        sys.exit(f"runs: cannot run {cmd[0]} ({e.strerror}): build wmark (cargo build --release) or set WMARK_BIN")
     finally:
         os.unlink(tmp)
 

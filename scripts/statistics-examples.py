@@ -95,7 +95,7 @@ def examples():
 def main(argv):
     page = DOC.read_text(encoding="utf-8")
     bad = 0
-    for what, text, value in examples():
+    for what, text, _value in examples():
         found = text in page
         bad += not found
         print("%-45s %-32s %s" % (what, text, "ok" if found else "NOT ON THE PAGE"))

@@ -128,25 +128,9 @@ impl SchemeArgs {
     }
 }
 
-/// Reads a key file after checking that only its owner can read it (as ssh does).
+/// Reads a key file; the core refuses one that group or others can read (as ssh does).
 pub fn load_key(path: &Path) -> Result<Key> {
-    let meta = std::fs::metadata(path).map_err(|e| Fail::io(path, &e))?;
-    if !meta.is_file() {
-        return Err(Fail::usage(format!("{}: not a key file", path.display())));
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(Fail::usage(format!(
-                "{}: key file is accessible by group or others (mode {mode:04o}); run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            )));
-        }
-    }
-    Key::load(path).map_err(|e| Fail::usage(format!("{}: {e}", path.display())))
+    Key::load(path).map_err(|e| Fail::usage(e.to_string()))
 }
 
 impl KeyArgs {

@@ -29,28 +29,15 @@ impl PyKey {
     /// that group or others can read is refused (`chmod 600` it).
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<PyKey> {
-        let meta = std::fs::metadata(&path).map_err(|e| error(Kind::Io, format!("{}: {e}", path.display())))?;
-        if !meta.is_file() {
-            return Err(error(Kind::KeyFile, format!("{}: not a key file", path.display())));
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(error(
-                    Kind::InsecureKeyFile,
-                    format!(
-                        "{}: key file is accessible by group or others (mode {mode:04o}); run `chmod 600 {}`",
-                        path.display(),
-                        path.display()
-                    ),
-                ));
-            }
-        }
         let key = Key::load(&path).map_err(|e| {
-            let kind = if e.is_io() { Kind::Io } else { Kind::KeyFile };
-            error(kind, format!("{}: {e}", path.display()))
+            let kind = if e.is_insecure_key_file() {
+                Kind::InsecureKeyFile
+            } else if e.is_io() {
+                Kind::Io
+            } else {
+                Kind::KeyFile
+            };
+            error(kind, e.to_string())
         })?;
         Ok(PyKey { key })
     }

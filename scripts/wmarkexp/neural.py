@@ -1,4 +1,4 @@
-"""A small neural student for scripts/distill-demo: a feed-forward language model in the style
+"""A small neural student for scripts/distill-demo (`--neural`): a feed-forward language model in the style
 of Bengio et al. (2003), in numpy. The two previous tokens are embedded, concatenated, passed
 through one tanh layer, and a softmax over the tokens seen in training predicts the next one.
 Trained with Adam on minibatches; answers are sampled at temperature 1, all prompts at once.
@@ -7,7 +7,7 @@ It answers the question an n-gram student cannot: does a model that learns a smo
 low-rank approximation of its training text (rather than copying its counts) still carry
 the watermark of the text it was trained on?
 
-Needs numpy (scripts/test-python installs it into target/py-venv)."""
+Needs numpy (pinned in scripts/requirements.txt; scripts/pyenv installs it)."""
 import time
 
 import numpy as np

@@ -16,8 +16,11 @@ pub struct Error {
 pub(crate) enum ErrorKind {
     /// A configuration value is out of range; the message says which and why.
     Config(String),
-    /// A key file is malformed. `line` is 1-based. The message never contains key material.
-    KeyFile { line: usize, message: String },
+    /// A key file is malformed. `line` is 1-based (0: the file as a whole). The message never
+    /// contains key material. `path` is the file's, when it was read from one.
+    KeyFile { path: Option<String>, line: usize, message: String },
+    /// A key file that group or others may access.
+    InsecureKeyFile { path: String, mode: u32 },
     /// The operating system's random source failed.
     Random(String),
     /// Reading or writing a key file failed.
@@ -32,7 +35,24 @@ impl Error {
     }
 
     pub(crate) fn key_file(line: usize, message: impl Into<String>) -> Error {
-        Error { kind: ErrorKind::KeyFile { line, message: message.into() } }
+        Error { kind: ErrorKind::KeyFile { path: None, line, message: message.into() } }
+    }
+
+    /// A problem with the key file at `path` as a whole.
+    pub(crate) fn key_file_at(path: &std::path::Path, message: impl Into<String>) -> Error {
+        Error { kind: ErrorKind::KeyFile { path: Some(path.display().to_string()), line: 0, message: message.into() } }
+    }
+
+    pub(crate) fn insecure_key_file(path: &std::path::Path, mode: u32) -> Error {
+        Error { kind: ErrorKind::InsecureKeyFile { path: path.display().to_string(), mode } }
+    }
+
+    /// Names the file a key-file error is about.
+    pub(crate) fn at(mut self, file: &std::path::Path) -> Error {
+        if let ErrorKind::KeyFile { path, .. } = &mut self.kind {
+            *path = Some(file.display().to_string());
+        }
+        self
     }
 
     pub(crate) fn random(message: impl Into<String>) -> Error {
@@ -57,6 +77,11 @@ impl Error {
         matches!(self.kind, ErrorKind::KeyFile { .. })
     }
 
+    /// True if a key file was refused because group or others may access it.
+    pub fn is_insecure_key_file(&self) -> bool {
+        matches!(self.kind, ErrorKind::InsecureKeyFile { .. })
+    }
+
     /// True if reading or writing a file failed at the operating-system level.
     pub fn is_io(&self) -> bool {
         matches!(self.kind, ErrorKind::Io { .. })
@@ -75,7 +100,7 @@ impl Error {
     /// For a malformed key file, the 1-based line the problem is on.
     pub fn line(&self) -> Option<usize> {
         match self.kind {
-            ErrorKind::KeyFile { line, .. } => Some(line),
+            ErrorKind::KeyFile { line, .. } if line > 0 => Some(line),
             _ => None,
         }
     }
@@ -85,7 +110,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             ErrorKind::Config(m) => write!(f, "invalid configuration: {m}"),
-            ErrorKind::KeyFile { line, message } => write!(f, "key file, line {line}: {message}"),
+            ErrorKind::KeyFile { path: Some(path), line: 0, message } => write!(f, "{path}: {message}"),
+            ErrorKind::KeyFile { path: Some(path), line, message } => write!(f, "{path}: key file, line {line}: {message}"),
+            ErrorKind::KeyFile { path: None, line, message } => write!(f, "key file, line {line}: {message}"),
+            ErrorKind::InsecureKeyFile { path, mode } => write!(
+                f,
+                "{path}: key file is accessible by group or others (mode {mode:04o}); run `chmod 600 {path}`"
+            ),
             ErrorKind::Random(m) => write!(f, "the operating system's random source failed: {m}"),
             ErrorKind::Io { path, message } => write!(f, "{path}: {message}"),
             ErrorKind::ContextTooShort { needed, given } => write!(

@@ -134,13 +134,37 @@ impl Key {
         }
     }
 
-    /// Reads and parses a key file. Permission checks are the caller's policy (the CLI
-    /// refuses group- or world-readable files).
+    /// Reads and parses a key file, after checking, as ssh does, that it is a regular file
+    /// only its owner can read: a file that group or others may read or write is refused
+    /// (an error for which [`Error::is_insecure_key_file`] is true), since anyone who reads
+    /// the key can forge and strip the watermark. Errors name the path.
+    ///
+    /// To read a key whose permissions you check some other way (a secret mounted by an
+    /// orchestrator with a group-readable mode, say) use
+    /// [`Key::load_dangerously_ignoring_permissions`].
     pub fn load(path: &Path) -> Result<Key, Error> {
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, &e))?;
+        if !meta.is_file() {
+            return Err(Error::key_file_at(path, "not a key file"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(Error::insecure_key_file(path, mode));
+            }
+        }
+        Key::load_dangerously_ignoring_permissions(path)
+    }
+
+    /// Reads and parses a key file **without** the permission check of [`Key::load`]: for
+    /// callers that enforce their own policy. Errors name the path.
+    pub fn load_dangerously_ignoring_permissions(path: &Path) -> Result<Key, Error> {
         let text = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, &e))?);
         let text = std::str::from_utf8(&text)
-            .map_err(|_| Error::key_file(1, "the file is not valid UTF-8 text"))?;
-        Key::parse_file(text)
+            .map_err(|_| Error::key_file(1, "the file is not valid UTF-8 text").at(path))?;
+        Key::parse_file(text).map_err(|e| e.at(path))
     }
 
     /// Writes the key to a new file, readable and writable by the owner only (mode 0600 on

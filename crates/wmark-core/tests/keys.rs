@@ -118,7 +118,32 @@ fn non_utf8_file_is_a_key_file_error() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bin.key");
     std::fs::write(&path, [0xff, 0xfe, 0x00]).unwrap();
-    let err = Key::load(&path).unwrap_err();
+    let err = Key::load_dangerously_ignoring_permissions(&path).unwrap_err();
     assert!(err.is_key_file(), "{err}");
+    assert!(err.to_string().starts_with(&format!("{}: key file, line 1:", path.display())), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_refused_unless_dangerously_asked() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("wmark-core-key-mode-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("open.key");
+    let _ = std::fs::remove_file(&path);
+    let key = Key::from_bytes([9; 32]);
+    key.save_new(&path).unwrap();
+    for mode in [0o640, 0o604, 0o660, 0o644] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = Key::load(&path).unwrap_err();
+        assert!(err.is_insecure_key_file() && !err.is_key_file(), "{err}");
+        assert!(err.to_string().contains(&format!("mode {mode:04o}")) && err.to_string().contains("chmod 600"), "{err}");
+        assert_eq!(Key::load_dangerously_ignoring_permissions(&path).unwrap(), key);
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+    assert_eq!(Key::load(&path).unwrap(), key, "read-only for the owner is fine");
+    let not_a_file = Key::load(&dir).unwrap_err();
+    assert!(not_a_file.is_key_file() && not_a_file.to_string().ends_with("not a key file"), "{not_a_file}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
