@@ -10,13 +10,21 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
 use wmark::bench::{self, Mode, Workload};
-use wmark::commands::{self, DetectOpts};
 use wmark::fail::Result;
 use wmark::input::Format;
-use wmark::lm_commands::{self, GenerateOpts};
-use wmark::radioactive_cmd::RadioactiveOpts;
-use wmark_lm::{Limits, Sampling};
 use wmark::settings::{KeyArgs, SchemeArgs};
+use wmark::{config_file, fail, input, settings};
+use wmark_lm::{Limits, Sampling};
+
+use crate::commands::DetectOpts;
+use crate::lm_commands::GenerateOpts;
+use crate::radioactive_cmd::RadioactiveOpts;
+
+mod calibration;
+mod commands;
+mod lm_commands;
+mod output;
+mod radioactive_cmd;
 use wmark_core::Seeding;
 use wmark_detect::Dedup;
 
@@ -240,11 +248,6 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
-    /// The evaluation harness's heavy parts (null calibration, attacks), as JSON for scripts/eval.
-    Eval {
-        #[command(subcommand)]
-        command: wmark::eval::EvalCommand,
-    },
     /// Measure the logit processor on this machine, the way `openssl speed` does.
     ///
     /// Per decoding step, for each seeding rule, vocabulary size, batch size and mode, with
@@ -308,7 +311,7 @@ fn main() -> ExitCode {
             DetectOpts { files, format: input.format(), dedup, alpha, windows, json, highlight, html },
         ),
         Command::Radioactive { answers, prompts, filter, jsonl, ids, keys, scheme, dedup, alpha, json } => {
-            wmark::radioactive_cmd::radioactive(
+            radioactive_cmd::radioactive(
                 &keys,
                 &scheme,
                 RadioactiveOpts { answers, prompts, filter, format: Format { jsonl_field: Some(jsonl), ids }, dedup, alpha, json },
@@ -364,7 +367,6 @@ fn main() -> ExitCode {
             )
         }
         Command::Demo { max_tokens, seed } => lm_commands::demo(max_tokens as usize, seed),
-        Command::Eval { command } => wmark::eval::run(command),
         Command::Bench { json, seconds } => run_bench(json, seconds),
     };
     match result {

@@ -404,6 +404,22 @@ fn offsets_on_fixed_texts() {
 // Properties.
 
 /// Characters an attacker mixes, and genuine text around them.
+/// Cases proptest once shrank a failure of `prop_offsets_mixed` to (they were kept in
+/// normalize.proptest-regressions); named here so that they run whatever proptest's seed file.
+#[test]
+fn regression_offsets_zero_width_before_combining_marks() {
+    let options = Options { nfc: true, strip_invisible: true, confusables: false };
+    check_offsets("\u{200b}\u{33d}\u{316}", &options);
+    check_offsets("\u{200b}\u{33d}\u{316}", &Options::default());
+}
+
+#[test]
+fn regression_offsets_fullwidth_and_modifier_before_a_confusable() {
+    let options = Options { nfc: true, strip_invisible: false, confusables: true };
+    check_offsets("－ʹЀa", &options);
+    check_offsets("－ʹЀa", &Options::default());
+}
+
 fn mixed_char() -> impl Strategy<Value = char> {
     prop_oneof![
         4 => proptest::char::range('a', 'z'),

@@ -7,14 +7,13 @@ use std::path::PathBuf;
 use wmark_core::{Config, Key, Seeding};
 use wmark_detect::{Detector, Options, Status, TextTokenizer, Verdict};
 
+/// The asset cache, as `scripts/fetch-assets --print-dir` (the one definition for scripts and
+/// tests outside the crates that link `wmark-lm`) resolves it.
 fn cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("WMARK_CACHE_DIR") {
-        return PathBuf::from(d);
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
-    base.join("wmark")
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-assets");
+    let out = std::process::Command::new(&script).arg("--print-dir").output().expect("run scripts/fetch-assets");
+    assert!(out.status.success(), "scripts/fetch-assets --print-dir failed");
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim_end())
 }
 
 fn asset(rel: &str) -> PathBuf {

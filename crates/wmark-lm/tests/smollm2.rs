@@ -108,3 +108,14 @@ fn a_processor_for_another_vocabulary_is_refused() {
     let err = model.generate("hi", None, 5, Sampling::default(), Some(&processor), |_| {}).unwrap_err();
     assert!(err.to_string().contains("vocab_size 32000"), "{err}");
 }
+
+/// The asset cache is defined once for Rust (`assets::cache_dir`) and once for scripts and
+/// Python (`scripts/fetch-assets --print-dir`): the two must agree.
+#[test]
+fn the_scripts_and_the_crates_agree_on_the_asset_cache() {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-assets");
+    let out = std::process::Command::new(&script).arg("--print-dir").output().expect("run scripts/fetch-assets");
+    assert!(out.status.success());
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(std::path::PathBuf::from(printed.trim_end()), wmark_lm::assets::cache_dir());
+}

@@ -1,5 +1,6 @@
-//! `wmark eval`: the compute-heavy parts of the evaluation harness (issue 9), each writing
-//! one JSON object that `scripts/eval` turns into tables and plots.
+//! `wmark-eval`: the compute-heavy parts of the evaluation harness, each writing one JSON
+//! object that `scripts/eval` turns into tables and plots. Its own binary (`wmark-eval null`,
+//! `wmark-eval attack`), not part of the `wmark` command line; not published.
 //!
 //! * [`null`]: false positive rates on human text over many random keys (null calibration),
 //!   for the exact binomial test and the z-test's normal approximation, with and without
@@ -22,9 +23,9 @@ use rayon::prelude::*;
 use wmark_detect::stats::binomial_upper_tail_log10;
 use wmark_detect::TextTokenizer;
 
-use crate::fail::{Fail, Result};
+use wmark::fail::{Fail, Result};
 
-/// The `wmark eval` subcommands.
+/// The `wmark-eval` subcommands.
 #[derive(Subcommand, Debug)]
 pub enum EvalCommand {
     /// False positive rates on human text over many random keys (null calibration).
@@ -42,7 +43,7 @@ pub enum EvalCommand {
     Attack(attack::AttackArgs),
 }
 
-/// Runs one `wmark eval` subcommand.
+/// Runs one `wmark-eval` subcommand.
 pub fn run(command: EvalCommand) -> Result<ExitCode> {
     match command {
         EvalCommand::Null(args) => null::run(&args),
@@ -112,7 +113,7 @@ pub fn load_corpus(paths: &[PathBuf], tokenizer: &TextTokenizer) -> Result<Human
             return Err(Fail::usage(format!("{}: no such file or directory", p.display())));
         }
     }
-    let files = crate::input::expand(&paths)?;
+    let files = wmark::input::expand(&paths)?;
     if files.is_empty() {
         return Err(Fail::usage(format!("no human text found in {}", describe(&paths))));
     }
@@ -121,7 +122,7 @@ pub fn load_corpus(paths: &[PathBuf], tokenizer: &TextTokenizer) -> Result<Human
         .map(|f| {
             let bytes = std::fs::read(f).map_err(|e| Fail::io(f, &e))?;
             let text = String::from_utf8(bytes).map_err(|_| Fail::usage(format!("{}: not UTF-8 text", f.display())))?;
-            crate::input::encode_text(tokenizer, &text, &f.display().to_string())
+            wmark::input::encode_text(tokenizer, &text, &f.display().to_string())
         })
         .collect::<Result<_>>()?;
     Ok(HumanCorpus { source: describe(&paths), files: encoded })

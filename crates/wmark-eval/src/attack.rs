@@ -1,4 +1,4 @@
-//! `wmark eval attack`: detection after edits and copy-paste (issue 9, part 4).
+//! `wmark-eval attack`: detection after edits and copy-paste (issue 9, part 4).
 //!
 //! Each generation's first `--tokens` T ids are the document. Edit attacks change a fraction
 //! ε of its tokens, chosen uniformly without replacement: *substitution* replaces round(εT)
@@ -24,11 +24,11 @@ use clap::Args;
 use rayon::prelude::*;
 use wmark_detect::{Dedup, Detector, Options, Report};
 
-use super::{load_corpus, parse_list, rate_json, shown, HumanCorpus, SplitMix64};
-use crate::fail::{Fail, Result};
-use crate::settings::{KeyArgs, SchemeArgs};
+use crate::{load_corpus, parse_list, rate_json, shown, HumanCorpus, SplitMix64};
+use wmark::fail::{Fail, Result};
+use wmark::settings::{KeyArgs, SchemeArgs};
 
-/// Arguments of `wmark eval attack`.
+/// Arguments of `wmark-eval attack`.
 #[derive(Args, Debug)]
 pub struct AttackArgs {
     /// Watermarked generations: JSON Lines, each an object with an "ids" array (the generated
@@ -288,7 +288,7 @@ impl Cell {
     }
 }
 
-/// Runs `wmark eval attack`.
+/// Runs `wmark-eval attack`.
 pub fn run(args: &AttackArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let scheme = args.scheme.resolve(true)?;
@@ -445,7 +445,7 @@ pub fn run(args: &AttackArgs) -> Result<ExitCode> {
             let n = c.outcomes.len() as u64;
             let cell = |pick: &dyn Fn(&Outcome) -> f64| {
                 let k = c.outcomes.iter().filter(|o| pick(o) <= level).count() as u64;
-                let (lo, hi) = super::clopper_pearson(k, n, 0.99);
+                let (lo, hi) = crate::clopper_pearson(k, n, 0.99);
                 format!("{:.3} [{lo:.3},{hi:.3}]", k as f64 / n.max(1) as f64)
             };
             let tokens = c.outcomes.iter().map(|o| o.tokens as f64).sum::<f64>() / n.max(1) as f64;

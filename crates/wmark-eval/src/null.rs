@@ -1,4 +1,4 @@
-//! `wmark eval null`: the null calibration of issue 9 (part 1).
+//! `wmark-eval null`: the null calibration of issue 9 (part 1).
 //!
 //! Human text is tokenized and cut into non-overlapping documents of each length; every
 //! document is tested with each of N keys drawn from `--seed`. A detection's p-value depends
@@ -18,8 +18,9 @@
 //! the tuple's identity: for `unigram`, `lefthash` and `window:h` a tuple's seed is a function
 //! of its context ids, so identical ids mean identical units; for `minhash` and `selfhash`,
 //! where different contexts can share a seed, units are identified by their seed per key, as
-//! the detector does. [`doc_counts`] exposes the per-document counts so that tests can check
-//! them against `wmark_detect::score::score`.
+//! the detector does. Tuples are scored by the core's [`Scorer`], the detector's own.
+//! [`doc_counts`] exposes the per-document counts so that tests can check them against the
+//! detector's scoring.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -29,12 +30,13 @@ use std::time::Instant;
 
 use clap::Args;
 use rayon::prelude::*;
-use wmark_core::{Config, GreenMask, Key, Seeding, Watermark};
+use wmark_core::{Config, GreenMask, Key, Seeding};
+use wmark_detect::Scorer;
 use wmark_detect::stats::{binomial_upper_tail_log10, normal_upper_tail_log10, z_score};
 
-use super::{clopper_pearson, load_corpus, parse_list, SplitMix64};
-use crate::fail::{Fail, Result};
-use crate::settings::SchemeArgs;
+use crate::{clopper_pearson, load_corpus, parse_list, SplitMix64};
+use wmark::fail::{Fail, Result};
+use wmark::settings::SchemeArgs;
 
 /// The levels reported, as log10 α.
 pub const LOG10_ALPHAS: [f64; 3] = [-2.0, -3.0, -4.0];
@@ -45,11 +47,8 @@ pub fn qq_levels() -> Vec<f64> {
 }
 /// The longest document length accepted (the p-value tables grow with its square).
 pub const MAX_LENGTH: usize = 2000;
-/// A context with at least this many distinct tuples gets its whole green list expanded
-/// (about 10 µs at V = 49,152) instead of one keystream block per tuple.
-const MASK_AT: usize = 96;
 
-/// Arguments of `wmark eval null`.
+/// Arguments of `wmark-eval null`.
 #[derive(Args, Debug)]
 pub struct NullArgs {
     /// Human text: files or directories (repeatable) [default: the State of the Union
@@ -228,45 +227,32 @@ fn seeds_shared(seeding: Seeding) -> bool {
     matches!(seeding, Seeding::MinHash(_) | Seeding::SelfHash(_))
 }
 
-/// Colours every distinct tuple for `wm` (and, where needed, its dedup unit).
-fn colour(wm: &Watermark, tuples: &Tuples, s: &mut Scratch) {
-    let shared = seeds_shared(wm.config().seeding());
+/// Scores every distinct tuple for the scorer's key with the core's
+/// [`Scorer::score_after`] (and, where contexts can share a seed, finds its dedup unit).
+fn colour(scorer: &Scorer, tuples: &Tuples, s: &mut Scratch) {
+    let shared = seeds_shared(scorer.config().seeding());
     let h = tuples.h;
+    let Scratch { green, class, classes, stamp, mask } = s;
     if shared {
-        s.class.clear();
-        s.class.resize(tuples.len(), 0);
-        s.classes.clear();
+        class.clear();
+        class.resize(tuples.len(), 0);
+        classes.clear();
     }
     for c in 0..tuples.contexts() {
         let ctx = &tuples.ctx_ids[c * h..(c + 1) * h];
-        let seeder = wm.seeder(ctx).expect("contexts have the rule's length");
-        let range = tuples.ctx_start[c] as usize..tuples.ctx_start[c + 1] as usize;
-        match seeder.shared_seed() {
-            Some(seed) if range.len() >= MASK_AT && !shared => {
-                wm.fill_mask(seed, &mut s.mask);
-                for t in range {
-                    s.green[t] = s.mask.contains(tuples.tok[t]);
-                }
+        let start = tuples.ctx_start[c] as usize;
+        let tokens = &tuples.tok[start..tuples.ctx_start[c + 1] as usize];
+        scorer.score_after(0, ctx, tokens, mask, |i, tuple, score| {
+            green[start + i] = score.is_green();
+            if shared {
+                let next = classes.len() as u32;
+                class[start + i] = *classes.entry(tuple).or_insert(next);
             }
-            _ => {
-                for t in range {
-                    let tok = tuples.tok[t];
-                    let seed = seeder.seed(tok);
-                    s.green[t] = wm.is_green_in(&seed, tok);
-                    if shared {
-                        let mut fp = [0u8; 16];
-                        fp[..12].copy_from_slice(&seed.0[..12]);
-                        fp[12..].copy_from_slice(&tok.to_le_bytes());
-                        let next = s.classes.len() as u32;
-                        s.class[t] = *s.classes.entry(u128::from_le_bytes(fp)).or_insert(next);
-                    }
-                }
-            }
-        }
+        });
     }
-    let units = if shared { s.classes.len() } else { tuples.len() };
-    s.stamp.clear();
-    s.stamp.resize(units, 0);
+    let units = if shared { classes.len() } else { tuples.len() };
+    stamp.clear();
+    stamp.resize(units, 0);
 }
 
 /// Per document of `plan`: (scored, green) without dedup and with tuple dedup, for `wm`.
@@ -294,11 +280,11 @@ fn each_doc(plan: &Plan, s: &mut Scratch, shared: bool, stamp0: &mut u32, mut f:
 /// Per-document counts `(scored, green)` without dedup and with tuple dedup for one key:
 /// the fast path, exposed for tests against the detector's scoring.
 pub fn doc_counts(key: &Key, config: Config, len: usize, docs: &[&[u32]]) -> Vec<[(u64, u64); 2]> {
-    let wm = Watermark::new(key, config);
-    let h = wm.context_len();
+    let scorer = key_scorer(key, config);
+    let h = scorer.context_len();
     let (tuples, plans) = build(h, &[(len, docs.to_vec())]);
     let mut s = Scratch::new(&config, &tuples);
-    colour(&wm, &tuples, &mut s);
+    colour(&scorer, &tuples, &mut s);
     let mut out = Vec::new();
     let mut stamp = 0;
     each_doc(&plans[0], &mut s, seeds_shared(config.seeding()), &mut stamp, |n, k, nt, kt| out.push([(n, k), (nt, kt)]));
@@ -335,9 +321,14 @@ impl Hist {
     }
 }
 
-fn tally_key(wm: &Watermark, tuples: &Tuples, plans: &[Plan], s: &mut Scratch, hist: &mut Hist) {
-    colour(wm, tuples, s);
-    let shared = seeds_shared(wm.config().seeding());
+/// The core's scorer for one evaluation key.
+fn key_scorer(key: &Key, config: Config) -> Scorer {
+    Scorer::new(std::slice::from_ref(key), config).expect("one key")
+}
+
+fn tally_key(scorer: &Scorer, tuples: &Tuples, plans: &[Plan], s: &mut Scratch, hist: &mut Hist) {
+    colour(scorer, tuples, s);
+    let shared = seeds_shared(scorer.config().seeding());
     let mut stamp = 0u32;
     for (i, plan) in plans.iter().enumerate() {
         let m1 = plan.scored() + 1;
@@ -460,7 +451,7 @@ impl Row {
     }
 }
 
-/// Runs `wmark eval null`.
+/// Runs `wmark-eval null`.
 pub fn run(args: &NullArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let scheme = args.scheme.resolve(true)?;
@@ -505,7 +496,7 @@ pub fn run(args: &NullArgs) -> Result<ExitCode> {
     let mut hist = Hist::new(&plans);
     {
         let mut s = Scratch::new(&config, &tuples);
-        tally_key(&Watermark::new(&eval_key(args.seed, 0), config), &tuples, &plans, &mut s, &mut hist);
+        tally_key(&key_scorer(&eval_key(args.seed, 0), config), &tuples, &plans, &mut s, &mut hist);
     }
     let per_key = t0.elapsed().as_secs_f64();
     let detections_per_key: usize = plans.iter().map(|p| p.docs).sum();
@@ -525,7 +516,7 @@ pub fn run(args: &NullArgs) -> Result<ExitCode> {
             .fold(
                 || (Scratch::new(&config, &tuples), Hist::new(&plans)),
                 |(mut s, mut hist), i| {
-                    tally_key(&Watermark::new(&eval_key(args.seed, i), config), &tuples, &plans, &mut s, &mut hist);
+                    tally_key(&key_scorer(&eval_key(args.seed, i), config), &tuples, &plans, &mut s, &mut hist);
                     (s, hist)
                 },
             )

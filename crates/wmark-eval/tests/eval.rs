@@ -1,4 +1,4 @@
-//! `wmark eval null` and `wmark eval attack` on small inputs: structure, calibration on real
+//! `wmark-eval null` and `wmark-eval attack` on small inputs: structure, calibration on real
 //! human text, the fast null path against the detector's own scoring, attack sanity on a
 //! synthetic watermarked input, and bad input.
 //!
@@ -12,7 +12,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 use wmark_core::{Config, Key, Seeding, Watermark};
-use wmark_detect::score::{score, Dedup, DedupTape};
+use wmark_detect::{Dedup, Scorer};
 use wmark_detect::TextTokenizer;
 
 const SPEECHES: [&str; 3] = ["1790_george_washington_n", "1801_thomas_jefferson_dr", "1861_abraham_lincoln_r"];
@@ -43,7 +43,7 @@ fn corpus(dir: &Path) -> PathBuf {
 }
 
 fn wmark(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("wmark").unwrap();
+    let mut c = Command::cargo_bin("wmark-eval").unwrap();
     c.current_dir(dir).env("RAYON_NUM_THREADS", "1");
     c
 }
@@ -52,12 +52,13 @@ fn json_of(out: &std::process::Output) -> Value {
     serde_json::from_slice(&out.stdout).expect("one JSON object")
 }
 
-/// Runs `wmark args…`, expects exit 2 and a single `wmark: …` line on stderr containing `needle`.
+/// Runs `wmark-eval args…`, expects exit 2 and a single `wmark-eval: …` line on stderr
+/// containing `needle`.
 fn fails_with(dir: &Path, args: &[&str], needle: &str) {
     let out = wmark(dir).args(args).assert().code(2).get_output().clone();
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "one line expected, got {err:?}");
-    assert!(err.starts_with("wmark: ") && err.contains(needle), "{err:?} lacks {needle:?}");
+    assert!(err.starts_with("wmark-eval: ") && err.contains(needle), "{err:?} lacks {needle:?}");
     assert!(out.stdout.is_empty());
 }
 
@@ -66,7 +67,7 @@ fn fails_with(dir: &Path, args: &[&str], needle: &str) {
 
 fn null_run(dir: &Path, corpus: &Path, seed: &str) -> Value {
     let out = wmark(dir)
-        .args(["eval", "null", "--json", "--keys-count", "20", "--lengths", "50,100", "--seed", seed, "--tokenizer"])
+        .args(["null", "--json", "--keys-count", "20", "--lengths", "50,100", "--seed", seed, "--tokenizer"])
         .arg(tokenizer())
         .arg("--corpus")
         .arg(corpus)
@@ -152,7 +153,7 @@ fn null_table_is_readable() {
     let dir = TempDir::new().unwrap();
     let c = corpus(dir.path());
     let out = wmark(dir.path())
-        .args(["eval", "null", "--keys-count", "2", "--lengths", "200", "--max-docs", "10", "--tokenizer"])
+        .args(["null", "--keys-count", "2", "--lengths", "200", "--max-docs", "10", "--tokenizer"])
         .arg(tokenizer())
         .arg("--corpus")
         .arg(&c)
@@ -182,12 +183,12 @@ fn null_fast_path_matches_the_detectors_scoring() {
     for scheme in ["lefthash", "unigram", "window:2", "minhash:2", "selfhash:3"] {
         let config = Config::new(scheme.parse::<Seeding>().unwrap(), 0.25, 2.0, 49_152).unwrap();
         for i in 0..3 {
-            let key = wmark::eval::null::eval_key(11, i);
-            let fast = wmark::eval::null::doc_counts(&key, config, len, &docs);
-            let wm = Watermark::new(&key, config);
+            let key = wmark_eval::null::eval_key(11, i);
+            let fast = wmark_eval::null::doc_counts(&key, config, len, &docs);
+            let scorer = Scorer::new(&[key.clone()], config).unwrap();
             for (d, got) in docs.iter().zip(&fast) {
                 for (j, dedup) in [Dedup::None, Dedup::Tuple].into_iter().enumerate() {
-                    let s = score(&wm, d, 0, dedup, &mut DedupTape::new()).unwrap();
+                    let s = scorer.score_ids(0, d, 0, dedup).unwrap();
                     assert_eq!(got[j], (s.scored, s.greens), "{scheme} key {i} {dedup}");
                 }
             }
@@ -201,18 +202,18 @@ fn null_bad_input_is_one_line_and_exit_2() {
     let dir = TempDir::new().unwrap();
     let tok = tokenizer();
     let tok = tok.to_str().unwrap();
-    fails_with(dir.path(), &["eval", "null", "--tokenizer", tok, "--corpus", "nowhere"], "nowhere: no such file or directory");
+    fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", "nowhere"], "nowhere: no such file or directory");
     let c = corpus(dir.path());
     let c = c.to_str().unwrap();
     let one = format!("{c}/{}.txt", SPEECHES[0]);
-    fails_with(dir.path(), &["eval", "null", "--tokenizer", tok, "--corpus", &one, "--lengths", "2000"], "no document of 2000 tokens");
-    fails_with(dir.path(), &["eval", "null", "--tokenizer", tok, "--corpus", c, "--scheme", "window:3", "--lengths", "3"], "leaves nothing to score");
-    fails_with(dir.path(), &["eval", "null", "--tokenizer", tok, "--corpus", c, "--gamma", "1.5"], "gamma");
+    fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", &one, "--lengths", "2000"], "no document of 2000 tokens");
+    fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", c, "--scheme", "window:3", "--lengths", "3"], "leaves nothing to score");
+    fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", c, "--gamma", "1.5"], "gamma");
     fs::write(dir.path().join("latin1.txt"), b"caf\xe9\n").unwrap();
-    fails_with(dir.path(), &["eval", "null", "--tokenizer", tok, "--corpus", "latin1.txt"], "not UTF-8");
+    fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", "latin1.txt"], "not UTF-8");
     // Argument errors are clap's (exit 2 too).
     for bad in [["--lengths", "0"], ["--lengths", "50,x"], ["--keys-count", "0"]] {
-        wmark(dir.path()).args(["eval", "null"]).args(bad).assert().code(2);
+        wmark(dir.path()).args(["null"]).args(bad).assert().code(2);
     }
 }
 
@@ -262,7 +263,7 @@ fn generations(dir: &Path, n: usize, len: usize) -> PathBuf {
 
 fn attack(dir: &Path, extra: &[&str]) -> Command {
     let mut c = wmark(dir);
-    c.args(["eval", "attack", "--key", "test.key", "--tokenizer"])
+    c.args(["attack", "--key", "test.key", "--tokenizer"])
         .arg(tokenizer())
         .args(["--corpus", "corpus", "--human-docs", "300"])
         .args(extra);
@@ -344,13 +345,13 @@ fn attack_bad_input_is_one_line_and_exit_2() {
     corpus(dir.path());
     key_file(dir.path());
     fs::write(dir.path().join("bad.jsonl"), "{\"ids\": [1, 2, 3]}\n{\"ids\": \"one two\"}\n").unwrap();
-    fails_with(dir.path(), &["eval", "attack", "--generations", "bad.jsonl", "--key", "test.key"], "bad.jsonl:2: expected a JSON object");
+    fails_with(dir.path(), &["attack", "--generations", "bad.jsonl", "--key", "test.key"], "bad.jsonl:2: expected a JSON object");
     fs::write(dir.path().join("broken.jsonl"), "{\"ids\": [1, 2,\n").unwrap();
     let tok = tokenizer();
     let tok = tok.to_str().unwrap();
     let common = ["--key", "test.key", "--tokenizer", tok, "--corpus", "corpus"];
     let run = |file: &str, extra: &[&str], needle: &str| {
-        let mut args = vec!["eval", "attack", "--generations", file];
+        let mut args = vec!["attack", "--generations", file];
         args.extend_from_slice(&common);
         args.extend_from_slice(extra);
         fails_with(dir.path(), &args, needle);
@@ -367,6 +368,6 @@ fn attack_bad_input_is_one_line_and_exit_2() {
     run("ok.jsonl", &["--tokens", "3", "--paste-tokens", "100000"], "no human document of");
     // Argument errors are clap's (exit 2 too).
     for bad in [["--rates", "0"], ["--rates", "1.5"], ["--alpha", "2"]] {
-        wmark(dir.path()).args(["eval", "attack", "--generations", "ok.jsonl", "--key", "test.key"]).args(bad).assert().code(2);
+        wmark(dir.path()).args(["attack", "--generations", "ok.jsonl", "--key", "test.key"]).args(bad).assert().code(2);
     }
 }

@@ -1,0 +1,56 @@
+//! The `wmark` command line, end to end (one file per command; helpers in `common/`).
+//! `wmark bench`: its output and arguments.
+
+mod common;
+
+use common::*;
+
+// ---------------------------------------------------------------------------------------------
+// bench
+
+#[test]
+fn bench_json_lines() {
+    let d = tmp();
+    let out = wmark(d.path()).args(["bench", "--seconds", "0.5", "--json"]).assert().success().get_output().clone();
+    let lines = json_lines(&out);
+    assert!(lines.len() > 10, "{} lines", lines.len());
+    for l in &lines {
+        for f in ["op", "scheme", "vocab", "batch", "mode", "median_ns", "ratio_to_memory_pass"] {
+            assert!(l.get(f).is_some(), "{f} missing: {l}");
+        }
+        assert!(l["median_ns"].as_u64().unwrap() > 0, "{l}");
+        assert!(l["ratio_to_memory_pass"].as_f64().unwrap() > 0.0, "{l}");
+    }
+    let memory: Vec<&Value> = lines.iter().filter(|l| l["op"] == "memory_pass").collect();
+    assert!(!memory.is_empty());
+    for m in memory {
+        assert!(m["scheme"].is_null() && m["ratio_to_memory_pass"] == 1.0, "{m}");
+    }
+    assert!(lines.iter().any(|l| l["op"] == "processor_step" && l["scheme"] == "lefthash" && l["vocab"] == 128_256));
+}
+
+#[test]
+fn bench_table() {
+    let d = tmp();
+    let out = wmark(d.path()).args(["bench", "--seconds", "0.5"]).assert().success().get_output().clone();
+    let s = stdout_of(&out);
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(lines[0].starts_with("wmark ") && lines[0].contains("processor speed"), "{s}");
+    assert!(lines.iter().any(|l| l.starts_with("scheme ") && l.contains("ratio")), "{s}");
+    assert!(lines.iter().any(|l| l.starts_with("lefthash ") && l.contains("exact-cold")), "{s}");
+    assert!(lines.last().unwrap().starts_with("measured in "), "{s}");
+}
+
+#[test]
+fn bench_seconds_out_of_range_is_exit_2() {
+    let d = tmp();
+    for bad in ["0", "0.1", "601", "abc", "-1"] {
+        wmark(d.path())
+            .args(["bench", "--json"])
+            .arg(format!("--seconds={bad}"))
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains("--seconds"));
+    }
+}
