@@ -132,3 +132,73 @@ pub fn median_step(workload: &mut Workload, budget: Duration, samples: usize) ->
     times.sort();
     times[times.len() / 2]
 }
+
+/// The version of `wmark bench --json`'s line format (docs/report-format.md).
+pub const BENCH_SCHEMA_VERSION: u32 = 1;
+
+/// One line of `wmark bench --json`: one measured workload.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchRow {
+    /// [`BENCH_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `processor_step`, or `memory_pass` for the reference.
+    pub op: &'static str,
+    /// The seeding rule; null for the memory pass.
+    pub scheme: Option<String>,
+    /// Vocabulary size (logits per row).
+    pub vocab: u32,
+    /// Rows per step.
+    pub batch: usize,
+    /// [`Mode::name`].
+    pub mode: &'static str,
+    /// Median wall time of one step, in nanoseconds.
+    pub median_ns: u64,
+    /// The median over the memory pass's median at the same vocabulary and batch.
+    pub ratio_to_memory_pass: f64,
+}
+
+/// `wmark bench`: measures every workload of [`plan`] within about `seconds` and writes a
+/// table, or with `json` one [`BenchRow`] per line.
+pub fn report(out: &mut impl std::io::Write, json: bool, seconds: f64) -> crate::fail::Result<std::process::ExitCode> {
+    let plan = plan();
+    let budget = Duration::from_secs_f64(seconds * 0.85 / plan.len() as f64);
+    let started = Instant::now();
+    if !json {
+        writeln!(
+            out,
+            "wmark {} processor speed, one decoding step (median of 9 runs; ratio = step / one pass adding δ to every logit)",
+            env!("CARGO_PKG_VERSION")
+        )?;
+        writeln!(out, "threads available to batches: {}", rayon::current_num_threads())?;
+        writeln!(out, "{:<12} {:>8} {:>5} {:<12} {:>12} {:>8}", "scheme", "vocab", "batch", "mode", "median", "ratio")?;
+    }
+    let mut reference = Duration::ZERO;
+    for (seeding, vocab, batch, mode) in plan {
+        let mut w = Workload::new(seeding.unwrap_or(Seeding::LeftHash), vocab, batch, mode);
+        let median = median_step(&mut w, budget, 9);
+        if mode == Mode::MemoryPass {
+            reference = median;
+        }
+        let ratio = median.as_secs_f64() / reference.as_secs_f64();
+        if json {
+            let row = BenchRow {
+                schema_version: BENCH_SCHEMA_VERSION,
+                op: if mode == Mode::MemoryPass { "memory_pass" } else { "processor_step" },
+                scheme: seeding.map(|s| s.to_string()),
+                vocab,
+                batch,
+                mode: mode.name(),
+                median_ns: median.as_nanos() as u64,
+                ratio_to_memory_pass: ratio,
+            };
+            writeln!(out, "{}", serde_json::to_string(&row).expect("bench rows serialise"))?;
+        } else {
+            let scheme = seeding.map_or_else(|| "-".to_string(), |s| s.to_string());
+            writeln!(out, "{scheme:<12} {vocab:>8} {batch:>5} {:<12} {:>12} {ratio:>8.2}", mode.name(), format!("{median:.2?}"))?;
+        }
+    }
+    if !json {
+        writeln!(out, "measured in {:.1} s", started.elapsed().as_secs_f64())?;
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}

@@ -123,34 +123,69 @@ impl Tally {
         Ok(())
     }
 
-    /// The same as one JSON object.
+    /// The same as one JSON object ([`CalibrationReport`]).
     pub fn to_json(&self) -> String {
-        let buckets: Vec<serde_json::Value> = self
+        let buckets = self
             .buckets
             .iter()
             .enumerate()
             .filter(|(_, b)| b.docs > 0)
-            .map(|(i, b)| {
-                serde_json::json!({
-                    "scored_min": BUCKETS[i],
-                    "scored_max": BUCKETS.get(i + 1).map(|hi| hi - 1),
-                    "docs": b.docs,
-                    "levels": ALPHAS.iter().enumerate().map(|(j, &a)| serde_json::json!({
-                        "alpha": a,
-                        "false_positives": b.hits_tuple[j],
-                        "false_positives_without_dedup": b.hits_none[j],
-                        "expected": b.docs as f64 * a,
-                        "exceeds_nominal": b.hits_tuple[j] >= limit(b.docs, a),
-                    })).collect::<Vec<_>>(),
-                })
+            .map(|(i, b)| CalibrationBucket {
+                scored_min: BUCKETS[i],
+                scored_max: BUCKETS.get(i + 1).map(|hi| hi - 1),
+                docs: b.docs,
+                levels: ALPHAS
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &a)| CalibrationLevel {
+                        alpha: a,
+                        false_positives: b.hits_tuple[j],
+                        false_positives_without_dedup: b.hits_none[j],
+                        expected: b.docs as f64 * a,
+                        exceeds_nominal: b.hits_tuple[j] >= limit(b.docs, a),
+                    })
+                    .collect(),
             })
             .collect();
-        serde_json::json!({
-            "documents": self.docs,
-            "too_short": self.insufficient,
-            "repetitive_documents": self.repetitive_count,
-            "buckets": buckets,
-        })
-        .to_string()
+        let report = CalibrationReport {
+            schema_version: CALIBRATION_SCHEMA_VERSION,
+            documents: self.docs,
+            too_short: self.insufficient,
+            repetitive_documents: self.repetitive_count,
+            buckets,
+        };
+        serde_json::to_string(&report).expect("calibration reports serialise")
     }
+}
+
+/// The version of `wmark calibrate --json`'s format (docs/report-format.md).
+pub const CALIBRATION_SCHEMA_VERSION: u32 = 1;
+
+/// `wmark calibrate --json`: false positives on a human corpus, by number of scored tokens.
+#[derive(serde::Serialize)]
+struct CalibrationReport {
+    schema_version: u32,
+    documents: u64,
+    too_short: u64,
+    repetitive_documents: u64,
+    buckets: Vec<CalibrationBucket>,
+}
+
+/// Documents whose scored count is in `scored_min..=scored_max` (no maximum: and above).
+#[derive(serde::Serialize)]
+struct CalibrationBucket {
+    scored_min: u64,
+    scored_max: Option<u64>,
+    docs: u64,
+    levels: Vec<CalibrationLevel>,
+}
+
+/// False positives at one level α.
+#[derive(serde::Serialize)]
+struct CalibrationLevel {
+    alpha: f64,
+    false_positives: u64,
+    false_positives_without_dedup: u64,
+    expected: f64,
+    exceeds_nominal: bool,
 }

@@ -220,6 +220,47 @@ fn generate_batch(model: &mut Model, watermark: Option<(&Processor, &str)>, jobs
     Ok(ExitCode::SUCCESS)
 }
 
+/// The version of the answer format of `wmark generate --json` and `--prompts` (one JSON
+/// object per answer; docs/report-format.md). Files written before it existed have no
+/// `schema_version` field and are read as version 1.
+pub const ANSWER_SCHEMA_VERSION: u32 = 1;
+
+/// One answer of `wmark generate` as JSON (`--json`, and each line of a batch).
+#[derive(serde::Serialize)]
+struct Answer<'a> {
+    schema_version: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    text: &'a str,
+    ids: &'a [u32],
+    prompt: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system: Option<&'a str>,
+    watermark: bool,
+    key_id: Option<&'a str>,
+    scheme: Option<String>,
+    gamma: Option<f64>,
+    delta: Option<f32>,
+    vocab_size: usize,
+    max_tokens: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_tokens: Option<usize>,
+    seed: u64,
+    temperature: f64,
+    top_p: f64,
+    top_k: usize,
+    /// `endoftext` (the model ended its answer) or `length`.
+    stop: &'static str,
+    tokens_per_second: f64,
+    processor_share: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logprob: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    entropy: Option<Vec<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    spike_entropy: Option<Vec<f64>>,
+}
+
 /// The JSON object of one answer (`--json`, and each line of a batch).
 #[allow(clippy::too_many_arguments)]
 fn answer_json(
@@ -234,45 +275,37 @@ fn answer_json(
 ) -> serde_json::Value {
     let cfg = watermark.map(|(p, _)| *p.config());
     let t = g.timings;
-    let mut line = serde_json::Map::new();
-    if let Some(id) = id {
-        line.insert("id".into(), id.into());
-    }
-    let mut put = |k: &str, v: serde_json::Value| {
-        line.insert(k.into(), v);
+    let col = |f: fn(&wmark_lm::StepStats) -> f32| o.limits.record.then(|| g.steps.iter().map(|s| round4(f(s))).collect::<Vec<_>>());
+    let answer = Answer {
+        schema_version: ANSWER_SCHEMA_VERSION,
+        id,
+        text: &g.text,
+        ids: &g.ids,
+        prompt,
+        system,
+        watermark: watermark.is_some(),
+        key_id: watermark.map(|(_, id)| id),
+        scheme: cfg.map(|c| c.seeding().to_string()),
+        gamma: cfg.map(|c| c.gamma_effective()),
+        delta: cfg.map(|c| c.delta()),
+        vocab_size: model.vocab_size(),
+        max_tokens: o.limits.max_tokens,
+        min_tokens: (o.limits.min_tokens > 0).then_some(o.limits.min_tokens),
+        seed: sampling.seed,
+        temperature: shortest(sampling.temperature),
+        top_p: shortest(sampling.top_p),
+        top_k: sampling.top_k,
+        stop: match g.stop {
+            wmark_lm::Stop::EndOfText => "endoftext",
+            wmark_lm::Stop::Length => "length",
+        },
+        tokens_per_second: t.tokens_per_second(),
+        processor_share: t.processor_share(),
+        logprob: col(|s| s.logprob),
+        entropy: col(|s| s.entropy),
+        spike_entropy: if watermark.is_some() { col(|s| s.spike_entropy) } else { None },
     };
-    put("text", g.text.clone().into());
-    put("ids", serde_json::json!(g.ids));
-    put("prompt", prompt.into());
-    if let Some(s) = system {
-        put("system", s.into());
-    }
-    put("watermark", watermark.is_some().into());
-    put("key_id", serde_json::json!(watermark.map(|(_, id)| id)));
-    put("scheme", serde_json::json!(cfg.map(|c| c.seeding().to_string())));
-    put("gamma", serde_json::json!(cfg.map(|c| c.gamma_effective())));
-    put("delta", serde_json::json!(cfg.map(|c| c.delta())));
-    put("vocab_size", model.vocab_size().into());
-    put("max_tokens", o.limits.max_tokens.into());
-    if o.limits.min_tokens > 0 {
-        put("min_tokens", o.limits.min_tokens.into());
-    }
-    put("seed", sampling.seed.into());
-    put("temperature", shortest(sampling.temperature).into());
-    put("top_p", shortest(sampling.top_p).into());
-    put("top_k", sampling.top_k.into());
-    put("stop", format!("{:?}", g.stop).to_lowercase().into());
-    put("tokens_per_second", t.tokens_per_second().into());
-    put("processor_share", t.processor_share().into());
-    if o.limits.record {
-        let col = |f: fn(&wmark_lm::StepStats) -> f32| serde_json::json!(g.steps.iter().map(|s| round4(f(s))).collect::<Vec<_>>());
-        put("logprob", col(|s| s.logprob));
-        put("entropy", col(|s| s.entropy));
-        if watermark.is_some() {
-            put("spike_entropy", col(|s| s.spike_entropy));
-        }
-    }
-    serde_json::Value::Object(line)
+    serde_json::to_value(&answer).expect("answers serialise")
 }
 
 /// Four decimals are plenty for per-step statistics and keep the data files small.

@@ -3,14 +3,12 @@
 //! Exit codes: 0 a watermark was found in at least one input (or the command succeeded),
 //! 1 none was found, 2 an error. A closed output pipe is not an error.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
-use wmark::bench::{self, Mode, Workload};
-use wmark::fail::Result;
+use wmark::bench;
+use wmark::fail::{Fail, Result};
 use wmark::input::Format;
 use wmark::settings::{KeyArgs, SchemeArgs};
 use wmark::{config_file, fail, input, settings};
@@ -25,7 +23,6 @@ mod commands;
 mod lm_commands;
 mod output;
 mod radioactive_cmd;
-use wmark_core::Seeding;
 use wmark_detect::Dedup;
 
 /// Watermark language-model text and detect it with exact statistics.
@@ -299,9 +296,22 @@ fn parse_dedup(s: &str) -> std::result::Result<Dedup, String> {
     s.parse().map_err(|e: wmark_detect::Error| e.to_string())
 }
 
+/// The one error path: every failure is one `wmark: …` line on stderr and exit code 2; a
+/// closed output pipe is not a failure.
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    match run(Cli::parse().command) {
+        Ok(code) => code,
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wmark: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Checks what clap cannot and dispatches to the command.
+fn run(command: Command) -> Result<ExitCode> {
+    match command {
         Command::Keygen { out, account, master, write_config, scheme } => {
             commands::keygen(&out, account.as_deref(), master.as_deref(), write_config.as_deref(), &scheme)
         }
@@ -339,16 +349,13 @@ fn main() -> ExitCode {
             model,
         } => {
             if min_tokens > max_tokens {
-                eprintln!("wmark: --min-tokens {min_tokens} is more than --max-tokens {max_tokens}");
-                return ExitCode::from(2);
+                return Err(Fail::usage(format!("--min-tokens {min_tokens} is more than --max-tokens {max_tokens}")));
             }
             if out.is_some() && prompts.is_none() {
-                eprintln!("wmark: --out goes with --prompts (a single answer goes to stdout)");
-                return ExitCode::from(2);
+                return Err(Fail::usage("--out goes with --prompts (a single answer goes to stdout)"));
             }
             if stats && !json && prompts.is_none() {
-                eprintln!("wmark: --stats needs --json (or --prompts)");
-                return ExitCode::from(2);
+                return Err(Fail::usage("--stats needs --json (or --prompts)"));
             }
             lm_commands::generate(
                 &keys,
@@ -367,58 +374,6 @@ fn main() -> ExitCode {
             )
         }
         Command::Demo { max_tokens, seed } => lm_commands::demo(max_tokens as usize, seed),
-        Command::Bench { json, seconds } => run_bench(json, seconds),
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wmark: {e}");
-            ExitCode::from(2)
-        }
+        Command::Bench { json, seconds } => bench::report(&mut std::io::stdout().lock(), json, seconds),
     }
-}
-
-fn run_bench(json: bool, seconds: f64) -> Result<ExitCode> {
-    let plan = bench::plan();
-    let budget = Duration::from_secs_f64(seconds * 0.85 / plan.len() as f64);
-    let started = Instant::now();
-    let mut out = std::io::stdout().lock();
-    if !json {
-        writeln!(
-            out,
-            "wmark {} processor speed, one decoding step (median of 9 runs; ratio = step / one pass adding δ to every logit)",
-            env!("CARGO_PKG_VERSION")
-        )?;
-        writeln!(out, "threads available to batches: {}", rayon::current_num_threads())?;
-        writeln!(out, "{:<12} {:>8} {:>5} {:<12} {:>12} {:>8}", "scheme", "vocab", "batch", "mode", "median", "ratio")?;
-    }
-    let mut reference = Duration::ZERO;
-    for (seeding, vocab, batch, mode) in plan {
-        let mut w = Workload::new(seeding.unwrap_or(Seeding::LeftHash), vocab, batch, mode);
-        let median = bench::median_step(&mut w, budget, 9);
-        if mode == Mode::MemoryPass {
-            reference = median;
-        }
-        let ratio = median.as_secs_f64() / reference.as_secs_f64();
-        let scheme = seeding.map_or_else(|| "-".to_string(), |s| s.to_string());
-        if json {
-            let line = serde_json::json!({
-                "op": if mode == Mode::MemoryPass { "memory_pass" } else { "processor_step" },
-                "scheme": seeding.map(|s| s.to_string()),
-                "vocab": vocab,
-                "batch": batch,
-                "mode": mode.name(),
-                "median_ns": median.as_nanos() as u64,
-                "ratio_to_memory_pass": ratio,
-            });
-            writeln!(out, "{line}")?;
-        } else {
-            writeln!(out, "{scheme:<12} {vocab:>8} {batch:>5} {:<12} {:>12} {ratio:>8.2}", mode.name(), format!("{median:.2?}"))?;
-        }
-    }
-    if !json {
-        writeln!(out, "measured in {:.1} s", started.elapsed().as_secs_f64())?;
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -1,310 +1,74 @@
-//! `wmark.Detector`, `wmark.Report` and `wmark.RadioactivityReport`: wmark-detect from
-//! Python. Reports keep the Rust value: `to_json()` is the serialisation the command line
-//! prints (without its `source` field), `to_dict()` is that JSON parsed.
+//! `wmark.Detector`: wmark-detect from Python (the reports are in report.rs, the streaming
+//! radioactivity test in radioactive.rs).
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString};
 use rayon::prelude::*;
-use serde::Serialize;
+use rayon::ThreadPool;
 use wmark_core::Key;
 use wmark_detect::normalize::{normalize, Options as NormalizeOptions};
-use wmark_detect::radioactive::{Radioactivity, RadioactivityOptions, RadioactivityReport};
 use wmark_detect::{Dedup, Detector, Options, Report, TextTokenizer};
 
 use crate::core::{keys_of, PyConfig};
 use crate::errors::{self, error, Kind};
 use crate::ids;
-
-/// A value as Python objects, through its JSON form (the exact doubles survive: JSON numbers
-/// are printed shortest-round-trip and Python parses them back to the same double).
-fn to_py<'py, T: Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
-    let json = serde_json::to_string(value).map_err(|e| error(Kind::Input, e.to_string()))?;
-    py.import("json")?.call_method1("loads", (json,))
-}
-
-fn enum_name<T: Serialize>(value: &T) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        other => format!("{other:?}"),
-    }
-}
-
-/// The result of testing one text: the same content as a line of `wmark detect --json`.
-#[pyclass(name = "Report", module = "wmark", frozen)]
-pub struct PyReport {
-    report: Report,
-}
-
-#[pymethods]
-impl PyReport {
-    #[getter]
-    fn schema_version(&self) -> u32 {
-        self.report.schema_version
-    }
-    #[getter]
-    fn scheme(&self) -> &str {
-        &self.report.scheme
-    }
-    #[getter]
-    fn key_id(&self) -> &str {
-        &self.report.key_id
-    }
-    #[getter]
-    fn gamma_effective(&self) -> f64 {
-        self.report.gamma_effective
-    }
-    #[getter]
-    fn tokens(&self) -> u64 {
-        self.report.tokens
-    }
-    #[getter]
-    fn scored(&self) -> u64 {
-        self.report.scored
-    }
-    #[getter]
-    fn green(&self) -> u64 {
-        self.report.green
-    }
-    #[getter]
-    fn p_value(&self) -> f64 {
-        self.report.p_value
-    }
-    #[getter]
-    fn log10_p(&self) -> f64 {
-        self.report.log10_p
-    }
-    #[getter]
-    fn z(&self) -> Option<f64> {
-        self.report.z
-    }
-    #[getter]
-    fn alpha(&self) -> f64 {
-        self.report.alpha
-    }
-    /// `watermarked`, `not_watermarked` or `insufficient`.
-    #[getter]
-    fn verdict(&self) -> String {
-        enum_name(&self.report.verdict)
-    }
-    #[getter]
-    fn dedup(&self) -> String {
-        self.report.dedup.to_string()
-    }
-    #[getter]
-    fn normalized(&self) -> bool {
-        self.report.normalized
-    }
-    #[getter]
-    fn spans<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.report.spans)
-    }
-    #[getter]
-    fn token_flags<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.report.token_flags)
-    }
-    #[getter]
-    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.report.keys)
-    }
-
-    /// The report as one line of JSON (docs/report-format.md).
-    fn to_json(&self) -> String {
-        self.report.to_json()
-    }
-
-    /// The report as a dict: `json.loads(self.to_json())`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.report)
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyReport>().is_ok_and(|o| o.get().report == self.report)
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "Report(verdict='{}', log10_p={:.3}, green={}, scored={}, key_id='{}')",
-            self.verdict(),
-            self.report.log10_p,
-            self.report.green,
-            self.report.scored,
-            self.report.key_id
-        )
-    }
-}
-
-/// The result of a corpus radioactivity test: the content of `wmark radioactive --json`.
-#[pyclass(name = "RadioactivityReport", module = "wmark", frozen)]
-pub struct PyRadioactivityReport {
-    report: RadioactivityReport,
-}
-
-#[pymethods]
-impl PyRadioactivityReport {
-    #[getter]
-    fn schema_version(&self) -> u32 {
-        self.report.schema_version
-    }
-    #[getter]
-    fn scheme(&self) -> &str {
-        &self.report.scheme
-    }
-    #[getter]
-    fn key_id(&self) -> &str {
-        &self.report.key_id
-    }
-    #[getter]
-    fn gamma_effective(&self) -> f64 {
-        self.report.gamma_effective
-    }
-    #[getter]
-    fn dedup(&self) -> String {
-        self.report.dedup.to_string()
-    }
-    #[getter]
-    fn alpha(&self) -> f64 {
-        self.report.alpha
-    }
-    #[getter]
-    fn teacher_filter(&self) -> bool {
-        self.report.teacher_filter
-    }
-    #[getter]
-    fn prompts(&self) -> u64 {
-        self.report.prompts
-    }
-    #[getter]
-    fn prompt_tokens(&self) -> u64 {
-        self.report.prompt_tokens
-    }
-    #[getter]
-    fn teacher_documents(&self) -> u64 {
-        self.report.teacher_documents
-    }
-    #[getter]
-    fn teacher_tokens(&self) -> u64 {
-        self.report.teacher_tokens
-    }
-    #[getter]
-    fn answers(&self) -> u64 {
-        self.report.answers
-    }
-    #[getter]
-    fn answer_tokens(&self) -> u64 {
-        self.report.answer_tokens
-    }
-    #[getter]
-    fn no_context(&self) -> u64 {
-        self.report.no_context
-    }
-    #[getter]
-    fn scored(&self) -> u64 {
-        self.report.scored
-    }
-    #[getter]
-    fn green(&self) -> u64 {
-        self.report.green
-    }
-    #[getter]
-    fn green_fraction(&self) -> Option<f64> {
-        self.report.green_fraction
-    }
-    #[getter]
-    fn log10_p(&self) -> f64 {
-        self.report.log10_p
-    }
-    #[getter]
-    fn p_value(&self) -> f64 {
-        self.report.p_value
-    }
-    #[getter]
-    fn z(&self) -> Option<f64> {
-        self.report.z
-    }
-    #[getter]
-    fn excluded_prompt_context(&self) -> u64 {
-        self.report.excluded_prompt_context
-    }
-    #[getter]
-    fn filtered_out(&self) -> u64 {
-        self.report.filtered_out
-    }
-    #[getter]
-    fn repeats(&self) -> u64 {
-        self.report.repeats
-    }
-    #[getter]
-    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.report.keys)
-    }
-    #[getter]
-    fn checkpoints<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.report.checkpoints)
-    }
-    /// `radioactive`, `not_radioactive` or `insufficient`.
-    #[getter]
-    fn verdict(&self) -> String {
-        enum_name(&self.report.verdict)
-    }
-
-    /// The report as one JSON object (what `wmark radioactive --json` prints).
-    fn to_json(&self) -> String {
-        self.report.to_json()
-    }
-
-    /// The report as a dict: `json.loads(self.to_json())`.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        to_py(py, &self.report)
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyRadioactivityReport>().is_ok_and(|o| o.get().report == self.report)
-    }
-
-    fn __repr__(&self) -> String {
-        format!(
-            "RadioactivityReport(verdict='{}', log10_p={:.3}, green={}, scored={}, key_id='{}')",
-            self.verdict(),
-            self.report.log10_p,
-            self.report.green,
-            self.report.scored,
-            self.report.key_id
-        )
-    }
-}
+use crate::radioactive;
+use crate::report::{PyRadioactivityReport, PyReport};
 
 /// One document, converted while the GIL is held.
-enum Doc {
+pub enum Doc {
     Text(String),
     Ids(Vec<u32>),
 }
 
-fn doc_of(obj: &Bound<'_, PyAny>) -> PyResult<Doc> {
+pub fn doc_of(obj: &Bound<'_, PyAny>) -> PyResult<Doc> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Doc::Text(s.to_cow()?.into_owned()));
     }
     Ok(Doc::Ids(ids::ids(obj)?))
 }
 
-fn parse_dedup(s: &str) -> PyResult<Dedup> {
+pub fn parse_dedup(s: &str) -> PyResult<Dedup> {
     s.parse().map_err(|e: wmark_detect::Error| error(Kind::Config, e.to_string()))
 }
 
-fn check_alpha(alpha: f64) -> PyResult<f64> {
+pub fn check_alpha(alpha: f64) -> PyResult<f64> {
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(error(Kind::Config, format!("alpha must be strictly between 0 and 1, got {alpha}")));
     }
     Ok(alpha)
 }
 
+/// At most this many thread pools are kept for `detect_batch(threads=n)`, one per `n`;
+/// another count gets a pool for the call only.
+const CACHED_POOLS: usize = 8;
+
+/// The rayon pool of `threads` threads, built on first use and kept for the life of the
+/// process (building one starts `threads` threads: too slow to do on every call). `None` if
+/// the pool cannot be built: the work then runs on the global pool.
+fn pool(threads: usize) -> Option<Arc<ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<ThreadPool>>>> = OnceLock::new();
+    let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = pools.get(&threads) {
+        return Some(p.clone());
+    }
+    let p = Arc::new(rayon::ThreadPoolBuilder::new().num_threads(threads).build().ok()?);
+    if pools.len() < CACHED_POOLS {
+        pools.insert(threads, p.clone());
+    }
+    Some(p)
+}
+
 /// Tests texts or token ids against one or more keys sharing one configuration.
 #[pyclass(name = "Detector", module = "wmark", frozen)]
 pub struct PyDetector {
-    detector: Detector,
-    keys: Vec<Key>,
-    config: PyConfig,
+    pub detector: Detector,
+    pub keys: Vec<Key>,
+    pub config: PyConfig,
 }
 
 impl PyDetector {
@@ -329,7 +93,7 @@ impl PyDetector {
 
     /// Token ids of a radioactivity document, text normalised and encoded as the command
     /// line does.
-    fn corpus_ids(&self, doc: Doc) -> Result<Vec<u32>, PyErr> {
+    pub fn corpus_ids(&self, doc: Doc) -> Result<Vec<u32>, PyErr> {
         match doc {
             Doc::Ids(ids) => Ok(ids),
             Doc::Text(t) => {
@@ -397,7 +161,7 @@ impl PyDetector {
 
     /// The ids of the keys tested, in order.
     #[getter]
-    fn key_ids(&self) -> Vec<String> {
+    pub fn key_ids(&self) -> Vec<String> {
         self.keys.iter().map(|k| k.id().to_string()).collect()
     }
 
@@ -435,12 +199,13 @@ impl PyDetector {
             (Some(p), Doc::Ids(_)) => Some(Doc::Ids(ids::ids(p)?)),
         };
         let report = py.detach(|| self.run(&doc, prompt.as_ref())).map_err(errors::detect)?;
-        Ok(PyReport { report })
+        PyReport::new(py, report)
     }
 
     /// Tests many documents in parallel (rayon, GIL released): `texts` (a list of str) or
-    /// `ids` (a list of id sequences). `threads`: how many threads (default: every core,
-    /// or RAYON_NUM_THREADS). The first failing document raises, naming its index.
+    /// `ids` (a list of id sequences). `threads`: how many threads (default: rayon's global
+    /// pool, every core or RAYON_NUM_THREADS); the pool of `threads` threads is built on the
+    /// first call and reused. The first failing document raises, naming its index.
     #[pyo3(signature = (texts = None, *, ids = None, threads = None))]
     fn detect_batch(
         &self,
@@ -474,18 +239,15 @@ impl PyDetector {
         }
         let results: Vec<Result<Report, wmark_detect::Error>> = py.detach(|| {
             let work = || docs.par_iter().map(|d| self.run(d, None)).collect();
-            match threads {
-                Some(n) => match rayon::ThreadPoolBuilder::new().num_threads(n).build() {
-                    Ok(pool) => pool.install(work),
-                    Err(_) => work(),
-                },
+            match threads.and_then(pool) {
+                Some(pool) => pool.install(work),
                 None => work(),
             }
         });
         let mut reports = Vec::with_capacity(results.len());
         for (i, r) in results.into_iter().enumerate() {
             let report = r.map_err(|e| errors::detect_in(e, Some(&format!("document {i}"))))?;
-            reports.push(Py::new(py, PyReport { report })?);
+            reports.push(Py::new(py, PyReport::new(py, report)?)?);
         }
         Ok(PyList::new(py, reports)?.unbind())
     }
@@ -494,7 +256,8 @@ impl PyDetector {
     /// as one stream with one dedup tape; contexts seen in `prompts` are not scored; with
     /// `teacher` (the provider's own watermarked texts) only answer tuples whose context
     /// occurs there are scored. Documents are str (needs a tokenizer) or id sequences.
-    /// `dedup` and `alpha` default to the detector's.
+    /// `dedup` and `alpha` default to the detector's. The same as `wmark.Radioactivity`
+    /// fed every prompt, teacher document and answer in turn, in one call without the GIL.
     #[pyo3(signature = (answers, *, prompts = None, teacher = None, dedup = None, alpha = None))]
     fn radioactive(
         &self,
@@ -507,34 +270,8 @@ impl PyDetector {
     ) -> PyResult<PyRadioactivityReport> {
         let answers = docs_of(answers, "answers")?;
         let prompts = prompts.map(|p| docs_of(p, "prompts")).transpose()?.unwrap_or_default();
-        let teacher_docs = teacher.map(|t| docs_of(t, "teacher")).transpose()?;
-        let options = RadioactivityOptions {
-            dedup: match dedup {
-                Some(d) => parse_dedup(d)?,
-                None => self.detector.options().dedup,
-            },
-            alpha: check_alpha(alpha.unwrap_or(self.detector.options().alpha))?,
-            teacher_filter: teacher_docs.is_some(),
-            bos_id: self.detector.options().bos_id,
-        };
-        let config = self.config.config;
-        let report = py.detach(|| -> PyResult<RadioactivityReport> {
-            let mut test = Radioactivity::new(&self.keys, config, options).map_err(errors::detect)?;
-            for (i, d) in prompts.into_iter().enumerate() {
-                let ids = self.corpus_ids(d)?;
-                test.add_prompt(&ids).map_err(|e| errors::detect_in(e, Some(&format!("prompt {i}"))))?;
-            }
-            for (i, d) in teacher_docs.into_iter().flatten().enumerate() {
-                let ids = self.corpus_ids(d)?;
-                test.add_teacher(&ids).map_err(|e| errors::detect_in(e, Some(&format!("teacher document {i}"))))?;
-            }
-            for (i, d) in answers.into_iter().enumerate() {
-                let ids = self.corpus_ids(d)?;
-                test.add_answer(&ids).map_err(|e| errors::detect_in(e, Some(&format!("answer {i}"))))?;
-            }
-            Ok(test.finish())
-        })?;
-        Ok(PyRadioactivityReport { report })
+        let teacher = teacher.map(|t| docs_of(t, "teacher")).transpose()?;
+        radioactive::batch(self, py, answers, prompts, teacher, dedup, alpha)
     }
 
     fn __repr__(&self) -> String {

@@ -1,8 +1,8 @@
 //! `wmark._wmark`, the native half of the `wmark` Python package (python/wmark/ is the
 //! other). Thin: every function converts its arguments, releases the GIL where there is work,
 //! and calls wmark-core, wmark-processor or wmark-detect. The module tree mirrors the crates:
-//! `Key`, `Config`, `Watermark` (core), `Processor` (processor), `Detector` and the reports
-//! (detect), and `wmark.stats` (detect's exact tails).
+//! `Key`, `Config`, `Watermark` (core), `Processor` (processor), `Detector`, the reports and
+//! the streaming `Radioactivity` test (detect), and `wmark.stats` (detect's exact tails).
 #![deny(unsafe_code)]
 
 mod core;
@@ -10,6 +10,8 @@ mod detect;
 mod errors;
 mod ids;
 mod processor;
+mod radioactive;
+mod report;
 
 use pyo3::prelude::*;
 
@@ -45,8 +47,9 @@ fn _wmark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::PyWatermark>()?;
     m.add_class::<processor::PyProcessor>()?;
     m.add_class::<detect::PyDetector>()?;
-    m.add_class::<detect::PyReport>()?;
-    m.add_class::<detect::PyRadioactivityReport>()?;
+    m.add_class::<report::PyReport>()?;
+    m.add_class::<report::PyRadioactivityReport>()?;
+    m.add_class::<radioactive::PyRadioactivity>()?;
     m.add_function(wrap_pyfunction!(core::inspect, m)?)?;
     m.add_function(wrap_pyfunction!(core::stream_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(binomial_upper_tail_log10, m)?)?;

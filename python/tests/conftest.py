@@ -41,11 +41,10 @@ def wmark_bin() -> Path:
 
 @pytest.fixture(scope="session")
 def cache_dir() -> Path:
-    env = os.environ.get("WMARK_CACHE_DIR")
-    if env:
-        return Path(env)
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg) / "wmark"
+    # The one definition of the asset cache for scripts and Python: scripts/fetch-assets.
+    script = Path(__file__).resolve().parents[2] / "scripts" / "fetch-assets"
+    out = subprocess.run([str(script), "--print-dir"], check=True, capture_output=True, text=True).stdout
+    return Path(out.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="session")

@@ -164,3 +164,102 @@ def test_radioactive_equals_the_cli(cli: Cli) -> None:
     assert detector.radioactive(answers, prompts=prompts, teacher=teacher, dedup="none").to_dict() == out
     with pytest.raises(wmark.InputError):
         detector.radioactive(["text needs a tokenizer"])
+
+
+def stream(detector: wmark.Detector, answers, prompts=(), teacher=None, **kw) -> wmark.RadioactivityReport:
+    """The streaming test fed one document at a time."""
+    test = wmark.Radioactivity(detector, teacher_filter=teacher is not None, **kw)
+    for p in prompts:
+        test.add_prompt(p)
+    for t in teacher or ():
+        test.add_teacher(t)
+    units = test.units
+    for a in answers:
+        test.add_answer(a)
+    assert test.units > units and test.memory_bytes > 0 and not test.finished
+    return test.finish()
+
+
+def test_streaming_radioactivity_equals_the_batch_and_the_cli(cli: Cli) -> None:
+    config = wmark.Config("minhash:2", vocab_size=2000, delta=3.0)
+    keys = [fixed_key(50), fixed_key(51)]
+    prompts = [np.random.default_rng(500 + i).integers(0, 2000, size=20).tolist() for i in range(4)]
+    answers = [generate(config, keys[1], 40, seed=600 + i, prompt=p) if i % 2 else
+               np.random.default_rng(700 + i).integers(0, 2000, size=40) for i, p in enumerate(prompts)]
+    teacher = [generate(config, keys[1], 40, seed=800 + i, prompt=[i, i]) for i in range(4)]
+    keydir = cli.workdir / "keys"
+    keydir.mkdir()
+    for i, k in enumerate(keys):
+        k.save(keydir / f"account{i}.key")
+    a = cli.write_lines("answers.jsonl", [{"text": np.asarray(x).tolist()} for x in answers])
+    p = cli.write_lines("prompts.jsonl", [{"text": x} for x in prompts])
+    t = cli.write_lines("teacher.jsonl", [{"text": x} for x in teacher])
+    base = ["radioactive", "--keys", str(keydir), *cli.scheme_args(config), "--ids", "--json", "--answers", str(a)]
+    detector = wmark.Detector(config, keys)
+
+    out = json.loads(cli.run(base + ["--prompts", str(p)], ok_codes=(0, 1)))
+    ours = stream(detector, answers, prompts)
+    assert ours == detector.radioactive(answers, prompts=prompts)
+    assert ours.to_dict() == out and json.loads(ours.to_json()) == out
+    assert ours.keys == out["keys"] and len(ours.keys) == 2
+
+    out = json.loads(cli.run(base + ["--prompts", str(p), "--filter", str(t), "--dedup", "window"], ok_codes=(0, 1)))
+    ours = stream(detector, answers, prompts, teacher, dedup="window")
+    assert ours == detector.radioactive(answers, prompts=prompts, teacher=teacher, dedup="window")
+    assert ours.to_dict() == out and ours.teacher_filter and ours.dedup == "window"
+
+
+def test_streaming_radioactivity_text_equals_the_batch(llama3_tokenizer: Path) -> None:
+    config = wmark.Config("lefthash", vocab_size=128_256)
+    detector = wmark.Detector(config, fixed_key(52), tokenizer=llama3_tokenizer, alpha=1e-3)
+    answers = [human_text(i, 60) for i in range(3)]
+    prompts = [human_text(10 + i, 20) for i in range(2)]
+    ours = stream(detector, answers, prompts)
+    assert ours == detector.radioactive(answers, prompts=prompts)
+    assert ours.alpha == 1e-3 and ours.answers == 3 and ours.prompts == 2
+
+
+def test_streaming_radioactivity_errors_and_finish() -> None:
+    config = wmark.Config("lefthash", vocab_size=2000)
+    detector = wmark.Detector(config, fixed_key(53))
+    test = wmark.Radioactivity(detector)
+    assert "finished=False" in repr(test)
+    with pytest.raises(wmark.InputError, match="teacher filter is off"):
+        test.add_teacher([1, 2, 3])
+    with pytest.raises(wmark.InputError, match="needs a tokenizer"):
+        test.add_answer("text needs a tokenizer")
+    with pytest.raises(wmark.VocabMismatchError):
+        test.add_answer([1, 5000])
+    with pytest.raises(wmark.InputError):
+        test.add_answer([1, -2])
+    test.add_answer([1, 2, 3, 4])
+    with pytest.raises(wmark.InputError, match="before the first answer"):
+        test.add_prompt([1, 2, 3])
+    report = test.finish()
+    assert report.answers == 1 and report.answer_tokens == 4 and report.verdict == "insufficient"
+    assert test.finished and "finished=True" in repr(test)
+    for call in (lambda: test.add_answer([1, 2]), lambda: test.add_prompt([1, 2]), lambda: test.add_teacher([1]),
+                 test.finish, lambda: test.units, lambda: test.memory_bytes):
+        with pytest.raises(wmark.InputError, match="finished"):
+            call()
+    with pytest.raises(wmark.ConfigError):
+        wmark.Radioactivity(detector, alpha=2.0)
+    with pytest.raises(wmark.ConfigError):
+        wmark.Radioactivity(detector, dedup="sometimes")
+    with pytest.raises(TypeError):
+        wmark.Radioactivity(config)  # type: ignore[arg-type]
+    with pytest.raises(wmark.VocabMismatchError, match="answer 1"):
+        detector.radioactive([[1, 2], [1, 5000]])
+
+
+def test_report_attributes_are_converted_once() -> None:
+    config = wmark.Config("lefthash", vocab_size=3000, delta=4.0)
+    key = fixed_key(54)
+    r = wmark.Detector(config, [key, fixed_key(55)], windows=True).detect(ids=generate(config, key, 50, 6, [1]))
+    assert r.keys is r.keys and r.spans is r.spans and r.token_flags is None
+    assert isinstance(r.keys, list) and isinstance(r.keys[0], dict) and isinstance(r.spans[0]["log10_p"], float)
+    assert isinstance(r.scored, int) and isinstance(r.verdict, str) and isinstance(r.dedup, str)
+    with pytest.raises(AttributeError):
+        r.scored = 3  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        r.keys = []  # type: ignore[misc]

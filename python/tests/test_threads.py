@@ -35,6 +35,24 @@ def test_one_detector_many_threads() -> None:
     assert all(b == expected for b in batches)
 
 
+def test_detect_batch_reuses_its_thread_pools() -> None:
+    """Many calls with the same `threads` reuse one pool (a pool per call would start 400
+    threads here); the results stay those of single calls. No timing is asserted."""
+    import threading
+
+    config = wmark.Config("lefthash", vocab_size=3000)
+    detector = wmark.Detector(config, fixed_key(5))
+    docs = [np.random.default_rng(i).integers(0, 3000, size=30) for i in range(8)]
+    expected = [detector.detect(ids=d).to_json() for d in docs]
+    for _ in range(200):
+        assert [r.to_json() for r in detector.detect_batch(ids=docs, threads=2)] == expected
+    # every call, and the other counts too, on the pools built the first time
+    for n in (1, 3, 2):
+        assert [r.to_json() for r in detector.detect_batch(ids=docs, threads=n)] == expected
+    assert [r.to_json() for r in detector.detect_batch(ids=docs)] == expected
+    assert threading.active_count() == 1  # rayon's threads are not Python threads
+
+
 def longest_pause_of_python_during(work) -> tuple:
     """Runs `work` in a thread; meanwhile this thread keeps stepping a Python loop. Returns
     (the longest gap between two steps, how long `work` took): a native call that holds the
@@ -70,7 +88,12 @@ def test_the_gil_is_released_during_the_work() -> None:
     # The probe sees a held GIL: a builtin looping in C holds it for the whole call.
     pause, took = longest_pause_of_python_during(lambda: sum(range(5_000_000)))
     assert pause >= took * 0.9, (pause, took)
-    for work in (lambda: detector.detect_batch(ids=docs, threads=1), lambda: detector.detect(ids=one_long)):
+    works = (
+        lambda: detector.detect_batch(ids=docs, threads=1),
+        lambda: detector.detect(ids=one_long),
+        lambda: wmark.Radioactivity(detector).add_answer(one_long),
+    )
+    for work in works:
         # A call holding the GIL pauses this thread for the whole call, every time; a busy
         # shared machine can pause it for other reasons once in a while: three tries.
         tries = [longest_pause_of_python_during(work) for _ in range(3)]

@@ -31,6 +31,7 @@ __all__ = [
     "Detector",
     "Report",
     "RadioactivityReport",
+    "Radioactivity",
     "inspect",
     "stream_bytes",
     "binomial_upper_tail_log10",
@@ -316,6 +317,26 @@ class Detector:
         dedup: Optional[str] = None,
         alpha: Optional[float] = None,
     ) -> RadioactivityReport: ...
+
+@final
+class Radioactivity:
+    """The streaming corpus radioactivity test: prompts, then teacher documents (with
+    ``teacher_filter=True``), then answers, one document per call; ``finish()`` returns the
+    report ``Detector.radioactive`` gives for the same documents, and ends the test."""
+
+    def __init__(
+        self, detector: Detector, *, teacher_filter: bool = False, dedup: Optional[str] = None, alpha: Optional[float] = None
+    ) -> None: ...
+    def add_prompt(self, doc: _Doc) -> None: ...
+    def add_teacher(self, doc: _Doc) -> None: ...
+    def add_answer(self, doc: _Doc) -> None: ...
+    def finish(self) -> RadioactivityReport: ...
+    @property
+    def units(self) -> int: ...
+    @property
+    def memory_bytes(self) -> int: ...
+    @property
+    def finished(self) -> bool: ...
 
 class _Membership(TypedDict):
     token: int

@@ -185,7 +185,7 @@ fn null_fast_path_matches_the_detectors_scoring() {
         for i in 0..3 {
             let key = wmark_eval::null::eval_key(11, i);
             let fast = wmark_eval::null::doc_counts(&key, config, len, &docs);
-            let scorer = Scorer::new(&[key.clone()], config).unwrap();
+            let scorer = Scorer::new(std::slice::from_ref(&key), config).unwrap();
             for (d, got) in docs.iter().zip(&fast) {
                 for (j, dedup) in [Dedup::None, Dedup::Tuple].into_iter().enumerate() {
                     let s = scorer.score_ids(0, d, 0, dedup).unwrap();
