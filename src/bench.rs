@@ -194,7 +194,12 @@ pub fn report(out: &mut impl std::io::Write, json: bool, seconds: f64) -> crate:
             writeln!(out, "{}", serde_json::to_string(&row).expect("bench rows serialise"))?;
         } else {
             let scheme = seeding.map_or_else(|| "-".to_string(), |s| s.to_string());
-            writeln!(out, "{scheme:<12} {vocab:>8} {batch:>5} {:<12} {:>12} {ratio:>8.2}", mode.name(), format!("{median:.2?}"))?;
+            writeln!(
+                out,
+                "{scheme:<12} {vocab:>8} {batch:>5} {:<12} {:>12} {ratio:>8.2}",
+                mode.name(),
+                format!("{median:.2?}")
+            )?;
         }
     }
     if !json {

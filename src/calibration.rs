@@ -78,7 +78,11 @@ impl Tally {
 
     /// The table for a terminal.
     pub fn write_table(&self, out: &mut impl Write) -> std::io::Result<()> {
-        writeln!(out, "{} documents; false positives of the deployed key on this corpus (tuple dedup; no dedup in parentheses)", self.docs)?;
+        writeln!(
+            out,
+            "{} documents; false positives of the deployed key on this corpus (tuple dedup; no dedup in parentheses)",
+            self.docs
+        )?;
         write!(out, "{:<12} {:>7}", "scored", "docs")?;
         for a in ALPHAS {
             write!(out, " {:>22}", format!("α={a:e}: seen/expected"))?;
@@ -97,7 +101,13 @@ impl Tally {
             for (j, &a) in ALPHAS.iter().enumerate() {
                 let over = b.hits_tuple[j] >= limit(b.docs, a);
                 exceeded |= over;
-                let cell = format!("{} ({}) / {:.2}{}", b.hits_tuple[j], b.hits_none[j], b.docs as f64 * a, if over { " !" } else { "" });
+                let cell = format!(
+                    "{} ({}) / {:.2}{}",
+                    b.hits_tuple[j],
+                    b.hits_none[j],
+                    b.docs as f64 * a,
+                    if over { " !" } else { "" }
+                );
                 write!(out, " {cell:>22}")?;
             }
             writeln!(out)?;

@@ -18,7 +18,13 @@ use crate::settings::{load_key, KeyArgs, SchemeArgs};
 const BATCH: usize = 512;
 
 /// `wmark keygen`.
-pub fn keygen(out: &Path, account: Option<&str>, master: Option<&Path>, write_config: Option<&Path>, scheme: &SchemeArgs) -> Result<ExitCode> {
+pub fn keygen(
+    out: &Path,
+    account: Option<&str>,
+    master: Option<&Path>,
+    write_config: Option<&Path>,
+    scheme: &SchemeArgs,
+) -> Result<ExitCode> {
     if out.exists() || out.symlink_metadata().is_ok() {
         return Err(Fail::usage(format!("{}: already exists; refusing to overwrite a key", out.display())));
     }
@@ -40,7 +46,8 @@ pub fn keygen(out: &Path, account: Option<&str>, master: Option<&Path>, write_co
         || scheme.delta.is_some()
         || scheme.vocab_size.is_some()
         || scheme.tokenizer.is_some();
-    let resolved = if write_config.is_some() || scheme_given { Some(scheme.resolve(scheme.tokenizer.is_some())?) } else { None };
+    let resolved =
+        if write_config.is_some() || scheme_given { Some(scheme.resolve(scheme.tokenizer.is_some())?) } else { None };
     let key = match (account, master) {
         (Some(a), Some(m)) => load_key(m)?.derive_account(a),
         (None, None) => Key::generate()?,
@@ -61,7 +68,8 @@ pub fn keygen(out: &Path, account: Option<&str>, master: Option<&Path>, write_co
             tokenizer: tokenizer.map(|t| std::fs::canonicalize(&t).unwrap_or(t)),
             bos_id: None,
         };
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Fail::io(path, &e))?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Fail::io(path, &e))?;
         f.write_all(file.to_toml().as_bytes()).map_err(|e| Fail::io(path, &e))?;
         eprintln!("wrote public configuration {}", path.display());
     }
@@ -78,7 +86,13 @@ fn parse_ids(s: &str) -> Result<Vec<u32>> {
 }
 
 /// `wmark inspect`.
-pub fn inspect(keys: &KeyArgs, scheme: &SchemeArgs, context: &str, token: Option<u32>, count: bool) -> Result<ExitCode> {
+pub fn inspect(
+    keys: &KeyArgs,
+    scheme: &SchemeArgs,
+    context: &str,
+    token: Option<u32>,
+    count: bool,
+) -> Result<ExitCode> {
     let s = scheme.resolve(false)?;
     let key_list = keys.load_checked(&s)?;
     if key_list.len() != 1 {
@@ -88,7 +102,11 @@ pub fn inspect(keys: &KeyArgs, scheme: &SchemeArgs, context: &str, token: Option
     let context = parse_ids(context)?;
     let need = wm.context_len();
     if context.len() < need {
-        return Err(Fail::usage(format!("{} needs {need} context token(s); --context has {}", s.config.seeding(), context.len())));
+        return Err(Fail::usage(format!(
+            "{} needs {need} context token(s); --context has {}",
+            s.config.seeding(),
+            context.len()
+        )));
     }
     let seeder = wm.seeder(&context)?;
     let mut out = std::io::stdout().lock();
@@ -145,7 +163,10 @@ fn progress(enabled: bool) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_style(indicatif::ProgressStyle::with_template("{spinner} {pos} documents, {per_sec} [{elapsed}]").expect("valid template"));
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} documents, {per_sec} [{elapsed}]")
+            .expect("valid template"),
+    );
     pb
 }
 
@@ -172,7 +193,14 @@ pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<Exit
     let s = scheme.resolve(!o.format.ids)?;
     let key_list = keys.load_checked(&s)?;
     let want_flags = o.highlight || o.html.is_some();
-    let opts = Options { dedup: o.dedup, alpha: o.alpha, windows: o.windows, token_flags: want_flags, bos_id: s.bos_id, ..Options::default() };
+    let opts = Options {
+        dedup: o.dedup,
+        alpha: o.alpha,
+        windows: o.windows,
+        token_flags: want_flags,
+        bos_id: s.bos_id,
+        ..Options::default()
+    };
     let mut detector = Detector::new(&key_list, s.config, opts)?;
     if let Some(t) = s.tokenizer {
         detector = detector.with_tokenizer(t)?;
@@ -237,11 +265,18 @@ pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<Exit
 }
 
 /// `wmark calibrate`: the deployed key on the user's own human text.
-pub fn calibrate(keys: &KeyArgs, scheme: &SchemeArgs, corpus: &[PathBuf], format: Format, json: bool) -> Result<ExitCode> {
+pub fn calibrate(
+    keys: &KeyArgs,
+    scheme: &SchemeArgs,
+    corpus: &[PathBuf],
+    format: Format,
+    json: bool,
+) -> Result<ExitCode> {
     let s = scheme.resolve(!format.ids)?;
     let key_list = keys.load_checked(&s)?;
     let mut tuple = Detector::new(&key_list, s.config, Options { bos_id: s.bos_id, ..Options::default() })?;
-    let mut none = Detector::new(&key_list, s.config, Options { dedup: Dedup::None, bos_id: s.bos_id, ..Options::default() })?;
+    let mut none =
+        Detector::new(&key_list, s.config, Options { dedup: Dedup::None, bos_id: s.bos_id, ..Options::default() })?;
     if let Some(t) = &s.tokenizer {
         tuple = tuple.with_tokenizer(t.clone())?;
         none = none.with_tokenizer(t.clone())?;
@@ -258,12 +293,16 @@ pub fn calibrate(keys: &KeyArgs, scheme: &SchemeArgs, corpus: &[PathBuf], format
         let batch: Vec<Doc> = docs
             .by_ref()
             .take(BATCH)
-            .filter_map(|d| d.map_err(|e| { pb.suspend(|| eprintln!("wmark: {e}")); errors += 1; }).ok())
+            .filter_map(|d| {
+                d.map_err(|e| {
+                    pb.suspend(|| eprintln!("wmark: {e}"));
+                    errors += 1;
+                })
+                .ok()
+            })
             .collect();
-        let pairs: Vec<Result<(Report, Report)>> = batch
-            .par_iter()
-            .map(|d| Ok((detect_doc(&tuple, d)?, detect_doc(&none, d)?)))
-            .collect();
+        let pairs: Vec<Result<(Report, Report)>> =
+            batch.par_iter().map(|d| Ok((detect_doc(&tuple, d)?, detect_doc(&none, d)?))).collect();
         for (d, p) in batch.iter().zip(pairs) {
             pb.inc(1);
             match p {
@@ -300,9 +339,14 @@ pub fn tokenize(files: &[PathBuf], jsonl: Option<String>, decode: bool, tokenize
         let line = match doc.body {
             Body::Ids(ids) => {
                 if let Some(&bad) = ids.iter().find(|&&i| i as usize >= tok.vocab_size()) {
-                    return Err(Fail::usage(format!("{}: id {bad} is outside the tokenizer's {} ids", doc.source, tok.vocab_size())));
+                    return Err(Fail::usage(format!(
+                        "{}: id {bad} is outside the tokenizer's {} ids",
+                        doc.source,
+                        tok.vocab_size()
+                    )));
                 }
-                serde_json::Value::from(tok.decode(&ids).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?).to_string()
+                serde_json::Value::from(tok.decode(&ids).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?)
+                    .to_string()
             }
             Body::Text(t) => serde_json::json!(input::encode_text(&tok, &t, &doc.source)?).to_string(),
         };

@@ -45,10 +45,19 @@ impl ConfigFile {
                 let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
                 format!(":{line}")
             });
-            Fail::usage(format!("{}{}: {}", path.display(), at.unwrap_or_default(), e.message().trim().replace('\n', "; ")))
+            Fail::usage(format!(
+                "{}{}: {}",
+                path.display(),
+                at.unwrap_or_default(),
+                e.message().trim().replace('\n', "; ")
+            ))
         })?;
         if cfg.version != 1 {
-            return Err(Fail::usage(format!("{}: unsupported config version {} (this wmark reads version 1)", path.display(), cfg.version)));
+            return Err(Fail::usage(format!(
+                "{}: unsupported config version {} (this wmark reads version 1)",
+                path.display(),
+                cfg.version
+            )));
         }
         Ok(cfg)
     }

@@ -21,7 +21,10 @@ impl Fail {
 
     /// An I/O error on `path`.
     pub fn io(path: &Path, err: &std::io::Error) -> Fail {
-        Fail { message: format!("{}: {}", path.display(), err), broken_pipe: err.kind() == std::io::ErrorKind::BrokenPipe }
+        Fail {
+            message: format!("{}: {}", path.display(), err),
+            broken_pipe: err.kind() == std::io::ErrorKind::BrokenPipe,
+        }
     }
 
     /// True if the failure is only that the reader of our output went away.

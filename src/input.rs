@@ -81,7 +81,11 @@ fn per_source(path: PathBuf, format: Format) -> Box<dyn Iterator<Item = Item>> {
             Ok(0) => return None,
             Ok(_) => {}
             Err(e) => {
-                let msg = if e.kind() == std::io::ErrorKind::InvalidData { "not UTF-8 text".to_string() } else { e.to_string() };
+                let msg = if e.kind() == std::io::ErrorKind::InvalidData {
+                    "not UTF-8 text".to_string()
+                } else {
+                    e.to_string()
+                };
                 return Some(Err(Fail::usage(format!("{name}:{line_no}: {msg}"))));
             }
         }
@@ -90,7 +94,11 @@ fn per_source(path: PathBuf, format: Format) -> Box<dyn Iterator<Item = Item>> {
             continue;
         }
         let source = format!("{name}:{line_no}");
-        return Some(parse_line(line, &format).map(|body| Doc { source: source.clone(), body }).map_err(|m| Fail::usage(format!("{source}: {m}"))));
+        return Some(
+            parse_line(line, &format)
+                .map(|body| Doc { source: source.clone(), body })
+                .map_err(|m| Fail::usage(format!("{source}: {m}"))),
+        );
     }))
 }
 
@@ -98,7 +106,9 @@ fn parse_line(line: &str, format: &Format) -> std::result::Result<Body, String> 
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
     let value = match &format.jsonl_field {
         Some(field) => match value {
-            serde_json::Value::Object(mut m) => m.remove(field).ok_or_else(|| format!("no field {field:?} in this object"))?,
+            serde_json::Value::Object(mut m) => {
+                m.remove(field).ok_or_else(|| format!("no field {field:?} in this object"))?
+            }
             _ => return Err("expected a JSON object on each line".into()),
         },
         None => value,
@@ -107,7 +117,11 @@ fn parse_line(line: &str, format: &Format) -> std::result::Result<Body, String> 
         let arr = value.as_array().ok_or("expected a JSON array of token ids")?;
         let ids = arr
             .iter()
-            .map(|v| v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| format!("{v} is not a token id (0 to 4294967295)")))
+            .map(|v| {
+                v.as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| format!("{v} is not a token id (0 to 4294967295)"))
+            })
             .collect::<std::result::Result<Vec<u32>, String>>()?;
         Ok(Body::Ids(ids))
     } else {
@@ -150,10 +164,8 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Fail::io(dir, &e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).map_err(|e| Fail::io(dir, &e))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for e in entries {
         if e.is_dir() {

@@ -85,7 +85,16 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
     }
     let t = g.timings;
     if o.json {
-        let line = answer_json(None, prompt, o.system.as_deref(), &g, &model, watermark.as_ref().map(|(p, id)| (p, id.as_str())), &o, o.sampling);
+        let line = answer_json(
+            None,
+            prompt,
+            o.system.as_deref(),
+            &g,
+            &model,
+            watermark.as_ref().map(|(p, id)| (p, id.as_str())),
+            &o,
+            o.sampling,
+        );
         writeln!(out, "{line}")?;
     } else {
         writeln!(out)?;
@@ -93,7 +102,11 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
             "{} tokens, {:.1} tokens/s{}",
             g.ids.len(),
             t.tokens_per_second(),
-            if processor.is_some() { format!(", watermark processor {:.2}% of the step time", 100.0 * t.processor_share()) } else { ", no watermark".into() }
+            if processor.is_some() {
+                format!(", watermark processor {:.2}% of the step time", 100.0 * t.processor_share())
+            } else {
+                ", no watermark".into()
+            }
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -120,8 +133,11 @@ fn read_prompts(path: &Path, base_seed: u64) -> Result<Vec<Job>> {
             continue;
         }
         let at = || format!("{}:{}", path.display(), n + 1);
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| Fail::usage(format!("{}: not JSON ({e})", at())))?;
-        let obj = v.as_object().ok_or_else(|| Fail::usage(format!("{}: expected a JSON object with a \"prompt\" field", at())))?;
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| Fail::usage(format!("{}: not JSON ({e})", at())))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| Fail::usage(format!("{}: expected a JSON object with a \"prompt\" field", at())))?;
         let prompt = obj
             .get("prompt")
             .and_then(|p| p.as_str())
@@ -134,7 +150,10 @@ fn read_prompts(path: &Path, base_seed: u64) -> Result<Vec<Job>> {
             Some(_) => return Err(Fail::usage(format!("{}: \"id\" must be a string or a number", at()))),
         };
         if !seen.insert(id.clone()) {
-            return Err(Fail::usage(format!("{}: the id {id:?} is used twice (ids name answers when a run resumes)", at())));
+            return Err(Fail::usage(format!(
+                "{}: the id {id:?} is used twice (ids name answers when a run resumes)",
+                at()
+            )));
         }
         let system = match obj.get("system") {
             None | Some(serde_json::Value::Null) => None,
@@ -143,7 +162,9 @@ fn read_prompts(path: &Path, base_seed: u64) -> Result<Vec<Job>> {
         };
         let seed = match obj.get("seed") {
             None => base_seed.wrapping_add(jobs.len() as u64),
-            Some(x) => x.as_u64().ok_or_else(|| Fail::usage(format!("{}: \"seed\" must be a non-negative integer", at())))?,
+            Some(x) => {
+                x.as_u64().ok_or_else(|| Fail::usage(format!("{}: \"seed\" must be a non-negative integer", at())))?
+            }
         };
         jobs.push(Job { id, prompt, system, seed });
     }
@@ -164,38 +185,60 @@ fn resume(out: &Path) -> Result<std::collections::HashSet<String>> {
     };
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     if complete < bytes.len() {
-        eprintln!("wmark: {}: removing an incomplete last line ({} bytes) left by an interrupted run", out.display(), bytes.len() - complete);
+        eprintln!(
+            "wmark: {}: removing an incomplete last line ({} bytes) left by an interrupted run",
+            out.display(),
+            bytes.len() - complete
+        );
         let f = std::fs::OpenOptions::new().write(true).open(out).map_err(|e| Fail::io(out, &e))?;
         f.set_len(complete as u64).map_err(|e| Fail::io(out, &e))?;
     }
-    let text = std::str::from_utf8(&bytes[..complete]).map_err(|_| Fail::usage(format!("{}: not UTF-8", out.display())))?;
+    let text =
+        std::str::from_utf8(&bytes[..complete]).map_err(|_| Fail::usage(format!("{}: not UTF-8", out.display())))?;
     for (n, line) in text.lines().enumerate() {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| Fail::usage(format!("{}:{}: not an answer line ({e}); give another --out", out.display(), n + 1)))?;
+        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            Fail::usage(format!("{}:{}: not an answer line ({e}); give another --out", out.display(), n + 1))
+        })?;
         match v.get("id").and_then(|i| i.as_str()) {
             Some(id) => {
                 done.insert(id.to_string());
             }
-            None => return Err(Fail::usage(format!("{}:{}: no \"id\": not written by `wmark generate --prompts`", out.display(), n + 1))),
+            None => {
+                return Err(Fail::usage(format!(
+                    "{}:{}: no \"id\": not written by `wmark generate --prompts`",
+                    out.display(),
+                    n + 1
+                )))
+            }
         }
     }
     Ok(done)
 }
 
-fn generate_batch(model: &mut Model, watermark: Option<(&Processor, &str)>, jobs: &[Job], o: &GenerateOpts) -> Result<ExitCode> {
+fn generate_batch(
+    model: &mut Model,
+    watermark: Option<(&Processor, &str)>,
+    jobs: &[Job],
+    o: &GenerateOpts,
+) -> Result<ExitCode> {
     let done = match &o.out {
         Some(p) => resume(p)?,
         None => Default::default(),
     };
     let mut sink: Box<dyn Write> = match &o.out {
-        Some(p) => Box::new(
-            std::fs::OpenOptions::new().create(true).append(true).open(p).map_err(|e| Fail::io(p, &e))?,
-        ),
+        Some(p) => {
+            Box::new(std::fs::OpenOptions::new().create(true).append(true).open(p).map_err(|e| Fail::io(p, &e))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let todo: Vec<&Job> = jobs.iter().filter(|j| !done.contains(&j.id)).collect();
     if !done.is_empty() {
-        eprintln!("wmark: {} of {} prompts already answered; {} to go", jobs.len() - todo.len(), jobs.len(), todo.len());
+        eprintln!(
+            "wmark: {} of {} prompts already answered; {} to go",
+            jobs.len() - todo.len(),
+            jobs.len(),
+            todo.len()
+        );
     }
     let started = std::time::Instant::now();
     let mut tokens = 0usize;
@@ -275,7 +318,9 @@ fn answer_json(
 ) -> serde_json::Value {
     let cfg = watermark.map(|(p, _)| *p.config());
     let t = g.timings;
-    let col = |f: fn(&wmark_lm::StepStats) -> f32| o.limits.record.then(|| g.steps.iter().map(|s| round4(f(s))).collect::<Vec<_>>());
+    let col = |f: fn(&wmark_lm::StepStats) -> f32| {
+        o.limits.record.then(|| g.steps.iter().map(|s| round4(f(s))).collect::<Vec<_>>())
+    };
     let answer = Answer {
         schema_version: ANSWER_SCHEMA_VERSION,
         id,
@@ -337,11 +382,18 @@ pub fn demo(max_tokens: usize, seed: u64) -> Result<ExitCode> {
     let config = Config::new(Seeding::LeftHash, 0.25, 2.0, SMOLLM2_VOCAB)?;
     let processor = Processor::new(&key, config);
     let tokenizer = TextTokenizer::from_file(&tokenizer_path)?;
-    let detector = Detector::new(std::slice::from_ref(&key), config, Options { token_flags: true, ..Options::default() })?.with_tokenizer(tokenizer)?;
+    let detector =
+        Detector::new(std::slice::from_ref(&key), config, Options { token_flags: true, ..Options::default() })?
+            .with_tokenizer(tokenizer)?;
     let color = output::colors_enabled();
     let mut out = std::io::stdout().lock();
     writeln!(out, "wmark demo: SmolLM2-135M-Instruct, lefthash, γ = 0.25, δ = 2, a fresh key ({}); {max_tokens} tokens per answer, temperature 0.7", key.id())?;
-    writeln!(out, "green tokens are {}, red ones {}; the detector sees only the text and the key.\n", if color { "\x1b[1;32mgreen\x1b[0m" } else { "[in brackets]" }, if color { "\x1b[31mred\x1b[0m" } else { "plain" })?;
+    writeln!(
+        out,
+        "green tokens are {}, red ones {}; the detector sees only the text and the key.\n",
+        if color { "\x1b[1;32mgreen\x1b[0m" } else { "[in brackets]" },
+        if color { "\x1b[31mred\x1b[0m" } else { "plain" }
+    )?;
     let sampling = Sampling { temperature: 0.7, top_k: 0, top_p: 1.0, seed };
     let mut shares = Vec::new();
     let mut rates = Vec::new();
@@ -354,7 +406,11 @@ pub fn demo(max_tokens: usize, seed: u64) -> Result<ExitCode> {
                 shares.push(g.timings.processor_share());
             }
             let r = detector.detect_text(&g.text, None)?;
-            writeln!(out, "{}", output::summary(if watermarked { "with watermark   " } else { "without watermark" }, &r))?;
+            writeln!(
+                out,
+                "{}",
+                output::summary(if watermarked { "with watermark   " } else { "without watermark" }, &r)
+            )?;
             output::highlight(&mut out, &Body::Text(g.text.clone()), &r, color)?;
             writeln!(out)?;
         }

@@ -315,21 +315,37 @@ fn run(command: Command) -> Result<ExitCode> {
         Command::Keygen { out, account, master, write_config, scheme } => {
             commands::keygen(&out, account.as_deref(), master.as_deref(), write_config.as_deref(), &scheme)
         }
-        Command::Detect { files, keys, scheme, input, dedup, alpha, windows, json, highlight, html } => commands::detect(
-            &keys,
-            &scheme,
-            DetectOpts { files, format: input.format(), dedup, alpha, windows, json, highlight, html },
-        ),
+        Command::Detect { files, keys, scheme, input, dedup, alpha, windows, json, highlight, html } => {
+            commands::detect(
+                &keys,
+                &scheme,
+                DetectOpts { files, format: input.format(), dedup, alpha, windows, json, highlight, html },
+            )
+        }
         Command::Radioactive { answers, prompts, filter, jsonl, ids, keys, scheme, dedup, alpha, json } => {
             radioactive_cmd::radioactive(
                 &keys,
                 &scheme,
-                RadioactiveOpts { answers, prompts, filter, format: Format { jsonl_field: Some(jsonl), ids }, dedup, alpha, json },
+                RadioactiveOpts {
+                    answers,
+                    prompts,
+                    filter,
+                    format: Format { jsonl_field: Some(jsonl), ids },
+                    dedup,
+                    alpha,
+                    json,
+                },
             )
         }
-        Command::Inspect { keys, scheme, context, token, count } => commands::inspect(&keys, &scheme, &context, token, count),
-        Command::Tokenize { files, jsonl, decode, tokenizer } => commands::tokenize(&files, jsonl, decode, tokenizer.as_deref()),
-        Command::Calibrate { corpus, keys, scheme, input, json } => commands::calibrate(&keys, &scheme, &corpus, input.format(), json),
+        Command::Inspect { keys, scheme, context, token, count } => {
+            commands::inspect(&keys, &scheme, &context, token, count)
+        }
+        Command::Tokenize { files, jsonl, decode, tokenizer } => {
+            commands::tokenize(&files, jsonl, decode, tokenizer.as_deref())
+        }
+        Command::Calibrate { corpus, keys, scheme, input, json } => {
+            commands::calibrate(&keys, &scheme, &corpus, input.format(), json)
+        }
         Command::Generate {
             prompt,
             prompts,

@@ -156,7 +156,10 @@ repeats and tokens without full context are <span class=\"x\">grey</span>. The b
             ("z (for reference)", r.z.map_or("-".into(), |z| format!("{z:.2}"))),
             ("scheme, γ", format!("{}, γ = {}", escape(&r.scheme), r.gamma_effective)),
             ("key id", escape(&r.key_id)),
-            ("dedup, normalised", format!("{}, {}", r.dedup, if r.normalized { "yes (text changed)" } else { "no change" })),
+            (
+                "dedup, normalised",
+                format!("{}, {}", r.dedup, if r.normalized { "yes (text changed)" } else { "no change" }),
+            ),
         ];
         for (k, v) in rows {
             h.push_str(&format!("<tr><th>{k}</th><td>{v}</td></tr>"));
@@ -164,7 +167,12 @@ repeats and tokens without full context are <span class=\"x\">grey</span>. The b
         for s in &r.spans {
             h.push_str(&format!(
                 "<tr><th>best span</th><td>tokens {}..{}: {} / {} green, corrected p = {} over {} spans</td></tr>",
-                s.token_start, s.token_end, s.green, s.scored, format_p(s.log10_p_corrected), s.windows_tested
+                s.token_start,
+                s.token_end,
+                s.green,
+                s.scored,
+                format_p(s.log10_p_corrected),
+                s.windows_tested
             ));
         }
         h.push_str("</table>\n<div class=\"text\">");

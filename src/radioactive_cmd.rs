@@ -35,7 +35,12 @@ fn ids_of(body: Body, tokenizer: Option<&TextTokenizer>, source: &str) -> Result
 
 /// Feeds every document of `path` to `add`; a bad document stops the run (a corpus test
 /// over a partly read corpus would be a different test).
-fn feed(path: &PathBuf, format: &Format, tokenizer: Option<&TextTokenizer>, mut add: impl FnMut(&[u32]) -> std::result::Result<(), wmark_detect::Error>) -> Result<()> {
+fn feed(
+    path: &PathBuf,
+    format: &Format,
+    tokenizer: Option<&TextTokenizer>,
+    mut add: impl FnMut(&[u32]) -> std::result::Result<(), wmark_detect::Error>,
+) -> Result<()> {
     for item in input::documents(std::slice::from_ref(path), format) {
         let doc = item?;
         let ids = ids_of(doc.body, tokenizer, &doc.source)?;
@@ -48,7 +53,8 @@ fn feed(path: &PathBuf, format: &Format, tokenizer: Option<&TextTokenizer>, mut 
 pub fn radioactive(keys: &KeyArgs, scheme: &SchemeArgs, o: RadioactiveOpts) -> Result<ExitCode> {
     let s = scheme.resolve(!o.format.ids)?;
     let key_list = keys.load_checked(&s)?;
-    let options = RadioactivityOptions { dedup: o.dedup, alpha: o.alpha, teacher_filter: o.filter.is_some(), bos_id: s.bos_id };
+    let options =
+        RadioactivityOptions { dedup: o.dedup, alpha: o.alpha, teacher_filter: o.filter.is_some(), bos_id: s.bos_id };
     let mut test = Radioactivity::new(&key_list, s.config, options)?;
     let tok = s.tokenizer.as_ref();
     if let Some(p) = &o.prompts {

@@ -91,7 +91,9 @@ impl SchemeArgs {
             }
         }
         if need_tokenizer && tokenizer.is_none() {
-            return Err(Fail::usage("text input needs a tokenizer: give --tokenizer FILE or a --config that names one (or use --ids)"));
+            return Err(Fail::usage(
+                "text input needs a tokenizer: give --tokenizer FILE or a --config that names one (or use --ids)",
+            ));
         }
         let (scheme, gamma, delta, vocab) = match &file {
             Some(f) => (f.scheme.clone(), f.gamma, f.delta, Some(f.vocab_size)),

@@ -111,7 +111,8 @@ fn radioactive_finds_inherited_green_bias_and_respects_prompts() {
             serde_json::json!({ "ids": chain_ids(&k, &pattern, 1000 + i as u64) }).to_string()
         })
         .collect();
-    let control: Vec<String> = (0..40).map(|i| serde_json::json!({ "ids": random_ids(51, 2000 + i) }).to_string()).collect();
+    let control: Vec<String> =
+        (0..40).map(|i| serde_json::json!({ "ids": random_ids(51, 2000 + i) }).to_string()).collect();
     write(d.path(), "student.jsonl", student.join("\n") + "\n");
     write(d.path(), "control.jsonl", control.join("\n") + "\n");
     let run = |answers: &str, extra: &[&str]| {
@@ -141,7 +142,11 @@ fn radioactive_finds_inherited_green_bias_and_respects_prompts() {
     assert_eq!(r["verdict"], "insufficient");
 
     // The text form, and bad input.
-    let out = wmark(d.path()).args(["radioactive", "--answers", "student.jsonl", "--jsonl", "ids", "--ids"]).args(ID_SCHEME).output().unwrap();
+    let out = wmark(d.path())
+        .args(["radioactive", "--answers", "student.jsonl", "--jsonl", "ids", "--ids"])
+        .args(ID_SCHEME)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout_of(&out).contains("radioactive p="), "{}", stdout_of(&out));
     write(d.path(), "bad.jsonl", "{\"ids\": [1, 2, \"x\"]}\n");
@@ -158,12 +163,20 @@ fn keygen_write_config_with_the_default_tokenizer_pins_it_and_detect_uses_it() {
     // GGUF in the asset cache) is written into the config, path and hash, and detect reads it.
     asset("smollm2/SmolLM2-135M-Instruct.Q4_1.gguf");
     let d = tmp();
-    wmark(d.path()).env("WMARK_CACHE_DIR", cache_dir()).args(["keygen", "--out", "k.key", "--write-config", "wmark.toml"]).assert().success();
+    wmark(d.path())
+        .env("WMARK_CACHE_DIR", cache_dir())
+        .args(["keygen", "--out", "k.key", "--write-config", "wmark.toml"])
+        .assert()
+        .success();
     let cfg = fs::read_to_string(d.path().join("wmark.toml")).unwrap();
     assert!(cfg.contains("vocab_size = 49152"), "{cfg}");
     assert!(cfg.contains("tokenizer = ") && cfg.contains("tokenizer_sha256 = "), "{cfg}");
     write(d.path(), "speech.txt", human_text());
-    let out = wmark(d.path()).env("WMARK_CACHE_DIR", cache_dir()).args(["detect", "--config", "wmark.toml", "--key", "k.key", "speech.txt"]).output().unwrap();
+    let out = wmark(d.path())
+        .env("WMARK_CACHE_DIR", cache_dir())
+        .args(["detect", "--config", "wmark.toml", "--key", "k.key", "speech.txt"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr_of(&out));
     assert!(stdout_of(&out).contains("not_watermarked"), "{}", stdout_of(&out));
 }

@@ -39,8 +39,29 @@ fn batch_answers_resume_and_record_statistics() {
     let out = d.path().join("out.jsonl");
     let run = || {
         let mut c = wmark(d.path());
-        c.args(["generate", "--prompts"]).arg(&prompts).arg("--out").arg(&out).arg("--key").arg(&k).arg("--model").arg(model());
-        c.args(["--max-tokens", "6", "--min-tokens", "6", "--stats", "--seed", "7", "--temperature", "1", "--top-p", "1", "--top-k", "0"]);
+        c.args(["generate", "--prompts"])
+            .arg(&prompts)
+            .arg("--out")
+            .arg(&out)
+            .arg("--key")
+            .arg(&k)
+            .arg("--model")
+            .arg(model());
+        c.args([
+            "--max-tokens",
+            "6",
+            "--min-tokens",
+            "6",
+            "--stats",
+            "--seed",
+            "7",
+            "--temperature",
+            "1",
+            "--top-p",
+            "1",
+            "--top-k",
+            "0",
+        ]);
         c
     };
     run().assert().success().stderr(predicate::str::contains("[2/2]"));
@@ -57,7 +78,12 @@ fn batch_answers_resume_and_record_statistics() {
         for field in ["logprob", "entropy", "spike_entropy"] {
             assert_eq!(g[field].as_array().unwrap().len(), 6, "{field}: one value per token");
         }
-        for (lp, (h, s)) in g["logprob"].as_array().unwrap().iter().zip(g["entropy"].as_array().unwrap().iter().zip(g["spike_entropy"].as_array().unwrap())) {
+        for (lp, (h, s)) in g["logprob"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(g["entropy"].as_array().unwrap().iter().zip(g["spike_entropy"].as_array().unwrap()))
+        {
             let (lp, h, s) = (lp.as_f64().unwrap(), h.as_f64().unwrap(), s.as_f64().unwrap());
             assert!(lp <= 0.0 && h >= 0.0, "log-probability {lp}, entropy {h}");
             // Spike entropy lies in [1/(1+z), 1] for a distribution: here z < 6.
@@ -133,12 +159,14 @@ fn tokenize_round_trips_and_checks_ids() {
     let out = wmark(d.path()).arg("tokenize").write_stdin(text).assert().success().get_output().stdout.clone();
     let ids: Vec<u32> = serde_json::from_slice(&out).unwrap();
     assert!(ids.len() > 10 && ids.iter().all(|&i| i < wmark_lm::assets::SMOLLM2_VOCAB));
-    let back = wmark(d.path()).args(["tokenize", "--decode"]).write_stdin(out).assert().success().get_output().stdout.clone();
+    let back =
+        wmark(d.path()).args(["tokenize", "--decode"]).write_stdin(out).assert().success().get_output().stdout.clone();
     let back: String = serde_json::from_slice(&back).unwrap();
     assert_eq!(back, text);
     // JSON Lines in, one line out per document.
     fs::write(d.path().join("d.jsonl"), "{\"t\": \"a b\"}\n{\"t\": \"c\"}\n").unwrap();
-    let out = wmark(d.path()).args(["tokenize", "--jsonl", "t", "d.jsonl"]).assert().success().get_output().stdout.clone();
+    let out =
+        wmark(d.path()).args(["tokenize", "--jsonl", "t", "d.jsonl"]).assert().success().get_output().stdout.clone();
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 2);
     wmark(d.path())
         .args(["tokenize", "--decode"])

@@ -99,7 +99,8 @@ pub fn keys_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Key>> {
     let mut out = Vec::new();
     for item in obj.try_iter().map_err(|_| error(Kind::Input, "keys must be a wmark.Key or a sequence of them"))? {
         let item = item?;
-        let k = item.cast::<PyKey>().map_err(|_| error(Kind::Input, "keys must be a wmark.Key or a sequence of them"))?;
+        let k =
+            item.cast::<PyKey>().map_err(|_| error(Kind::Input, "keys must be a wmark.Key or a sequence of them"))?;
         out.push(k.get().key.clone());
     }
     Ok(out)
@@ -118,8 +119,9 @@ impl PyConfig {
     #[pyo3(signature = (scheme = "lefthash", gamma = 0.25, delta = 2.0, *, vocab_size))]
     fn new(scheme: &str, gamma: f64, delta: f64, vocab_size: i64) -> PyResult<PyConfig> {
         let seeding: Seeding = scheme.parse().map_err(errors::core)?;
-        let vocab = u32::try_from(vocab_size)
-            .map_err(|_| error(Kind::Config, format!("vocab_size must be between 1 and 4294967295, got {vocab_size}")))?;
+        let vocab = u32::try_from(vocab_size).map_err(|_| {
+            error(Kind::Config, format!("vocab_size must be between 1 and 4294967295, got {vocab_size}"))
+        })?;
         let d = delta as f32;
         if delta.is_finite() && !d.is_finite() {
             return Err(error(Kind::Config, format!("delta {delta} does not fit a 32-bit float")));
@@ -225,7 +227,12 @@ impl PyWatermark {
     /// The 32-byte seed deciding `candidate` after `context` (the context seed, except for
     /// `selfhash`, where a candidate is required).
     #[pyo3(signature = (context, candidate = None))]
-    fn seed<'py>(&self, py: Python<'py>, context: &Bound<'py, PyAny>, candidate: Option<u32>) -> PyResult<Bound<'py, PyBytes>> {
+    fn seed<'py>(
+        &self,
+        py: Python<'py>,
+        context: &Bound<'py, PyAny>,
+        candidate: Option<u32>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
         let context = ids::ids_tail(context, Some(self.wm.context_len()))?;
         let seed = match candidate {
             Some(c) => self.wm.candidate_seed(&context, c),
@@ -299,7 +306,8 @@ pub fn inspect<'py>(
 /// `length` bytes of the ChaCha8 keystream of a 32-byte seed, from byte `offset` (any offset).
 #[pyfunction]
 pub fn stream_bytes<'py>(py: Python<'py>, seed: &[u8], offset: u64, length: usize) -> PyResult<Bound<'py, PyBytes>> {
-    let seed: [u8; 32] = seed.try_into().map_err(|_| error(Kind::Input, format!("a seed is 32 bytes, got {}", seed.len())))?;
+    let seed: [u8; 32] =
+        seed.try_into().map_err(|_| error(Kind::Input, format!("a seed is 32 bytes, got {}", seed.len())))?;
     let start = offset / 4 * 4;
     let skip = (offset - start) as usize;
     let mut stream = Seed(seed).stream();

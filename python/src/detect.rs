@@ -97,10 +97,9 @@ impl PyDetector {
         match doc {
             Doc::Ids(ids) => Ok(ids),
             Doc::Text(t) => {
-                let tok = self
-                    .detector
-                    .tokenizer()
-                    .ok_or_else(|| error(Kind::Input, "text input needs a tokenizer; give Detector(tokenizer=...), or give token ids"))?;
+                let tok = self.detector.tokenizer().ok_or_else(|| {
+                    error(Kind::Input, "text input needs a tokenizer; give Detector(tokenizer=...), or give token ids")
+                })?;
                 let norm = normalize(&t, &self.normalize_options());
                 Ok(tok.encode(norm.text()).map_err(errors::detect)?.ids)
             }
@@ -194,7 +193,10 @@ impl PyDetector {
         let prompt = match (prompt, &doc) {
             (None, _) => None,
             (Some(p), Doc::Text(_)) => Some(Doc::Text(
-                p.cast::<PyString>().map_err(|_| error(Kind::Input, "with text=, the prompt must be a str"))?.to_cow()?.into_owned(),
+                p.cast::<PyString>()
+                    .map_err(|_| error(Kind::Input, "with text=, the prompt must be a str"))?
+                    .to_cow()?
+                    .into_owned(),
             )),
             (Some(p), Doc::Ids(_)) => Some(Doc::Ids(ids::ids(p)?)),
         };

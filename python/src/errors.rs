@@ -32,19 +32,67 @@ const BASE: &str = "WmarkError";
 
 /// (kind, class name, parent in this hierarchy, extra builtin base, docstring).
 const CLASSES: &[(Kind, &str, &str, Extra, &str)] = &[
-    (Kind::Config, "ConfigError", BASE, Extra::Value, "A configuration value (scheme, gamma, delta, vocab_size, alpha, dedup, top_k) was rejected."),
-    (Kind::KeyFile, "KeyFileError", BASE, Extra::Value, "A key file is malformed; the message names the line and never repeats key material."),
-    (Kind::InsecureKeyFile, "InsecureKeyFileError", "KeyFileError", Extra::None, "A key file can be read by group or others (as ssh, wmark refuses it: chmod 600)."),
+    (
+        Kind::Config,
+        "ConfigError",
+        BASE,
+        Extra::Value,
+        "A configuration value (scheme, gamma, delta, vocab_size, alpha, dedup, top_k) was rejected.",
+    ),
+    (
+        Kind::KeyFile,
+        "KeyFileError",
+        BASE,
+        Extra::Value,
+        "A key file is malformed; the message names the line and never repeats key material.",
+    ),
+    (
+        Kind::InsecureKeyFile,
+        "InsecureKeyFileError",
+        "KeyFileError",
+        Extra::None,
+        "A key file can be read by group or others (as ssh, wmark refuses it: chmod 600).",
+    ),
     (Kind::Random, "RandomSourceError", BASE, Extra::Os, "The operating system's random source failed."),
     (Kind::Io, "WmarkIOError", BASE, Extra::Os, "Reading or writing a file failed."),
-    (Kind::ContextTooShort, "ContextTooShortError", BASE, Extra::Value, "The seeding rule needs more context tokens than were given."),
+    (
+        Kind::ContextTooShort,
+        "ContextTooShortError",
+        BASE,
+        Extra::Value,
+        "The seeding rule needs more context tokens than were given.",
+    ),
     (Kind::LogitsLength, "LogitsLengthError", BASE, Extra::Value, "A logits row is not exactly vocab_size long."),
-    (Kind::CandidateOutOfRange, "CandidateOutOfRangeError", BASE, Extra::Value, "An explicit candidate id is not below vocab_size."),
-    (Kind::BatchShape, "BatchShapeError", BASE, Extra::Value, "input_ids and scores have different numbers of rows, or an array has the wrong shape."),
+    (
+        Kind::CandidateOutOfRange,
+        "CandidateOutOfRangeError",
+        BASE,
+        Extra::Value,
+        "An explicit candidate id is not below vocab_size.",
+    ),
+    (
+        Kind::BatchShape,
+        "BatchShapeError",
+        BASE,
+        Extra::Value,
+        "input_ids and scores have different numbers of rows, or an array has the wrong shape.",
+    ),
     (Kind::Tokenizer, "TokenizerError", BASE, Extra::None, "A tokenizer.json could not be loaded or used."),
-    (Kind::VocabMismatch, "VocabMismatchError", BASE, Extra::Value, "The tokenizer or the input has ids the configured vocabulary cannot hold."),
+    (
+        Kind::VocabMismatch,
+        "VocabMismatchError",
+        BASE,
+        Extra::Value,
+        "The tokenizer or the input has ids the configured vocabulary cannot hold.",
+    ),
     (Kind::NoKeys, "NoKeysError", BASE, Extra::Value, "A detector was given no key."),
-    (Kind::Input, "InputError", BASE, Extra::Value, "The input itself is unusable (a negative token id, text without a tokenizer, ...)."),
+    (
+        Kind::Input,
+        "InputError",
+        BASE,
+        Extra::Value,
+        "The input itself is unusable (a negative token id, text without a tokenizer, ...).",
+    ),
 ];
 
 #[derive(Clone, Copy)]
@@ -66,11 +114,8 @@ fn make_types(py: Python<'_>) -> PyResult<Vec<Py<PyType>>> {
         let cls = type_type.call1((name, bases, ns))?;
         Ok(cls.cast_into::<PyType>()?.unbind())
     };
-    let base = make(
-        BASE,
-        PyTuple::new(py, [py.get_type::<PyException>()])?,
-        "The base class of every error wmark raises.",
-    )?;
+    let base =
+        make(BASE, PyTuple::new(py, [py.get_type::<PyException>()])?, "The base class of every error wmark raises.")?;
     let mut made: Vec<(&str, Py<PyType>)> = vec![(BASE, base.clone_ref(py))];
     let mut out = Vec::with_capacity(CLASSES.len() + 1);
     for &(_, name, parent, extra, doc) in CLASSES {

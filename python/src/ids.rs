@@ -8,11 +8,13 @@ use pyo3::types::{PyBytes, PyString};
 use crate::errors::{error, Kind};
 
 fn check(i: usize, v: i64) -> PyResult<u32> {
-    u32::try_from(v).map_err(|_| error(Kind::Input, format!("token id {v} at position {i} is not a token id (0 to 4294967295)")))
+    u32::try_from(v)
+        .map_err(|_| error(Kind::Input, format!("token id {v} at position {i} is not a token id (0 to 4294967295)")))
 }
 
 fn check_u64(i: usize, v: u64) -> PyResult<u32> {
-    u32::try_from(v).map_err(|_| error(Kind::Input, format!("token id {v} at position {i} is not a token id (0 to 4294967295)")))
+    u32::try_from(v)
+        .map_err(|_| error(Kind::Input, format!("token id {v} at position {i} is not a token id (0 to 4294967295)")))
 }
 
 /// The ids of a 1-D array or sequence. `tail`: only the last `tail` ids are converted.
@@ -49,18 +51,22 @@ pub fn ids_tail(obj: &Bound<'_, PyAny>, tail: Option<usize>) -> PyResult<Vec<u32
         if obj.hasattr("ndim")? {
             return Err(error(
                 Kind::Input,
-                format!("expected a 1-D integer array of token ids, got dtype {} with ndim {}", arr, obj.getattr("ndim")?),
+                format!(
+                    "expected a 1-D integer array of token ids, got dtype {} with ndim {}",
+                    arr,
+                    obj.getattr("ndim")?
+                ),
             ));
         }
     }
-    let len = obj.len().map_err(|_| error(Kind::Input, "expected token ids (a sequence of ints or an integer array)"))?;
+    let len =
+        obj.len().map_err(|_| error(Kind::Input, "expected token ids (a sequence of ints or an integer array)"))?;
     let from = tail.map_or(0, |t| len.saturating_sub(t));
     let mut out = Vec::with_capacity(len - from);
     for i in from..len {
         let item = obj.get_item(i)?;
-        let v: i64 = item
-            .extract()
-            .map_err(|_| error(Kind::Input, format!("item {i} of the token ids is not an int")))?;
+        let v: i64 =
+            item.extract().map_err(|_| error(Kind::Input, format!("item {i} of the token ids is not an int")))?;
         out.push(check(i, v)?);
     }
     Ok(out)

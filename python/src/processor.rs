@@ -49,11 +49,18 @@ impl PyProcessor {
     /// `selfhash` tests; `mask_cache_bytes` keeps recent green lists per thread.
     #[new]
     #[pyo3(signature = (config, key, *, finite = false, top_k = 40, mask_cache_bytes = 0))]
-    fn new(config: PyRef<'_, PyConfig>, key: PyRef<'_, PyKey>, finite: bool, top_k: usize, mask_cache_bytes: usize) -> PyResult<PyProcessor> {
+    fn new(
+        config: PyRef<'_, PyConfig>,
+        key: PyRef<'_, PyKey>,
+        finite: bool,
+        top_k: usize,
+        mask_cache_bytes: usize,
+    ) -> PyResult<PyProcessor> {
         if top_k == 0 {
             return Err(error(Kind::Config, "top_k must be at least 1"));
         }
-        let processor = Processor::builder().top_k(top_k).mask_cache_bytes(mask_cache_bytes).build(&key.key, config.config);
+        let processor =
+            Processor::builder().top_k(top_k).mask_cache_bytes(mask_cache_bytes).build(&key.key, config.config);
         Ok(PyProcessor {
             processor,
             config: config.clone(),
@@ -149,6 +156,11 @@ impl PyProcessor {
     }
 
     fn __repr__(&self) -> String {
-        format!("Processor(config={}, key_id='{}', finite={})", self.config.config.seeding(), self.key_id(), self.finite)
+        format!(
+            "Processor(config={}, key_id='{}', finite={})",
+            self.config.config.seeding(),
+            self.key_id(),
+            self.finite
+        )
     }
 }

@@ -32,7 +32,12 @@ impl Part {
 
 /// A new test of the detector's keys and configuration; `dedup` and `alpha` default to the
 /// detector's.
-pub fn start(det: &PyDetector, teacher_filter: bool, dedup: Option<&str>, alpha: Option<f64>) -> PyResult<Radioactivity> {
+pub fn start(
+    det: &PyDetector,
+    teacher_filter: bool,
+    dedup: Option<&str>,
+    alpha: Option<f64>,
+) -> PyResult<Radioactivity> {
     let defaults = det.detector.options();
     let options = RadioactivityOptions {
         dedup: match dedup {
@@ -80,7 +85,10 @@ impl PyRadioactivity {
     fn lock(&self) -> PyResult<MutexGuard<'_, Option<Radioactivity>>> {
         let guard = self.test.lock().unwrap_or_else(|e| e.into_inner());
         if guard.is_none() {
-            return Err(error(Kind::Input, "this Radioactivity test is finished: finish() was called; start a new one"));
+            return Err(error(
+                Kind::Input,
+                "this Radioactivity test is finished: finish() was called; start a new one",
+            ));
         }
         Ok(guard)
     }
@@ -104,7 +112,12 @@ impl PyRadioactivity {
 impl PyRadioactivity {
     #[new]
     #[pyo3(signature = (detector, *, teacher_filter = false, dedup = None, alpha = None))]
-    fn new(detector: Bound<'_, PyDetector>, teacher_filter: bool, dedup: Option<&str>, alpha: Option<f64>) -> PyResult<Self> {
+    fn new(
+        detector: Bound<'_, PyDetector>,
+        teacher_filter: bool,
+        dedup: Option<&str>,
+        alpha: Option<f64>,
+    ) -> PyResult<Self> {
         let test = start(detector.get(), teacher_filter, dedup, alpha)?;
         Ok(PyRadioactivity { detector: detector.unbind(), test: Mutex::new(Some(test)) })
     }

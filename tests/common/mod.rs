@@ -213,4 +213,3 @@ pub fn strip_tags(html: &str) -> String {
 
 /// `--key k.key --vocab-size 128256`: the lefthash γ=0.25 scheme of `watermarked_ids`.
 pub const ID_SCHEME: [&str; 4] = ["--key", "k.key", "--vocab-size", "128256"];
-

@@ -111,12 +111,13 @@ impl fmt::Display for Error {
         match &self.kind {
             ErrorKind::Config(m) => write!(f, "invalid configuration: {m}"),
             ErrorKind::KeyFile { path: Some(path), line: 0, message } => write!(f, "{path}: {message}"),
-            ErrorKind::KeyFile { path: Some(path), line, message } => write!(f, "{path}: key file, line {line}: {message}"),
+            ErrorKind::KeyFile { path: Some(path), line, message } => {
+                write!(f, "{path}: key file, line {line}: {message}")
+            }
             ErrorKind::KeyFile { path: None, line, message } => write!(f, "key file, line {line}: {message}"),
-            ErrorKind::InsecureKeyFile { path, mode } => write!(
-                f,
-                "{path}: key file is accessible by group or others (mode {mode:04o}); run `chmod 600 {path}`"
-            ),
+            ErrorKind::InsecureKeyFile { path, mode } => {
+                write!(f, "{path}: key file is accessible by group or others (mode {mode:04o}); run `chmod 600 {path}`")
+            }
             ErrorKind::Random(m) => write!(f, "the operating system's random source failed: {m}"),
             ErrorKind::Io { path, message } => write!(f, "{path}: {message}"),
             ErrorKind::ContextTooShort { needed, given } => write!(

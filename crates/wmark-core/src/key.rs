@@ -68,8 +68,7 @@ impl Key {
     /// Anyone holding the master key can re-derive every account key; an account key reveals
     /// nothing about the master or about other accounts.
     pub fn derive_account(&self, account: &str) -> Key {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes)
-            .expect("HMAC accepts keys of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes).expect("HMAC accepts keys of any length");
         mac.update(DOMAIN);
         mac.update(b"account\x00");
         mac.update(account.as_bytes());
@@ -93,8 +92,7 @@ impl Key {
     /// `wmark-key-v1:<64 lowercase hex>` followed by a newline is rejected; the error names
     /// the line and what was expected and never repeats the file's contents.
     pub fn parse_file(text: &str) -> Result<Key, Error> {
-        const EXPECTED: &str =
-            "expected `wmark-key-v1:` followed by 64 lowercase hex characters and a newline";
+        const EXPECTED: &str = "expected `wmark-key-v1:` followed by 64 lowercase hex characters and a newline";
         if text.is_empty() {
             return Err(Error::key_file(1, format!("the file is empty; {EXPECTED}")));
         }
@@ -119,10 +117,7 @@ impl Key {
             bytes.zeroize();
             return Err(Error::key_file(
                 1,
-                format!(
-                    "character {} of the key is not a lowercase hex digit (0-9, a-f); {EXPECTED}",
-                    col + 1
-                ),
+                format!("character {} of the key is not a lowercase hex digit (0-9, a-f); {EXPECTED}", col + 1),
             ));
         }
         let key = Key { bytes };
@@ -130,7 +125,9 @@ impl Key {
         match rest {
             None => Err(Error::key_file(1, "the key line has no final newline")),
             Some("") => Ok(key),
-            Some(_) => Err(Error::key_file(2, "unexpected content after the key line; a key file holds exactly one line")),
+            Some(_) => {
+                Err(Error::key_file(2, "unexpected content after the key line; a key file holds exactly one line"))
+            }
         }
     }
 
@@ -162,8 +159,8 @@ impl Key {
     /// callers that enforce their own policy. Errors name the path.
     pub fn load_dangerously_ignoring_permissions(path: &Path) -> Result<Key, Error> {
         let text = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, &e))?);
-        let text = std::str::from_utf8(&text)
-            .map_err(|_| Error::key_file(1, "the file is not valid UTF-8 text").at(path))?;
+        let text =
+            std::str::from_utf8(&text).map_err(|_| Error::key_file(1, "the file is not valid UTF-8 text").at(path))?;
         Key::parse_file(text).map_err(|e| e.at(path))
     }
 

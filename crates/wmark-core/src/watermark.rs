@@ -107,9 +107,7 @@ impl Watermark {
             Seeding::Unigram | Seeding::LeftHash | Seeding::Window(_) => self.seed_of_payload(tail.iter().copied()),
             Seeding::MinHash(_) => self.seed_of_payload(std::iter::once(self.min_hash_token(tail))),
             Seeding::SelfHash(_) => {
-                return Err(Error::config(
-                    "selfhash has no single green list per context; ask for a candidate's seed",
-                ))
+                return Err(Error::config("selfhash has no single green list per context; ask for a candidate's seed"))
             }
         })
     }

@@ -13,8 +13,21 @@ fn seeding_names_round_trip() {
 #[test]
 fn bad_seeding_names_are_config_errors() {
     for s in [
-        "", "LeftHash", "lefthash:1", "window", "window:", "window:0", "window:33", "window:04", "window:+4",
-        "window:-1", "minhash:x", "selfhash:0", "kgw", "window:4 ", "window:99999999999999999999",
+        "",
+        "LeftHash",
+        "lefthash:1",
+        "window",
+        "window:",
+        "window:0",
+        "window:33",
+        "window:04",
+        "window:+4",
+        "window:-1",
+        "minhash:x",
+        "selfhash:0",
+        "kgw",
+        "window:4 ",
+        "window:99999999999999999999",
     ] {
         let err = s.parse::<Seeding>().unwrap_err();
         assert!(err.is_config(), "{s:?}");

@@ -138,7 +138,10 @@ fn a_key_file_others_can_read_is_refused_unless_dangerously_asked() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
         let err = Key::load(&path).unwrap_err();
         assert!(err.is_insecure_key_file() && !err.is_key_file(), "{err}");
-        assert!(err.to_string().contains(&format!("mode {mode:04o}")) && err.to_string().contains("chmod 600"), "{err}");
+        assert!(
+            err.to_string().contains(&format!("mode {mode:04o}")) && err.to_string().contains("chmod 600"),
+            "{err}"
+        );
         assert_eq!(Key::load_dangerously_ignoring_permissions(&path).unwrap(), key);
     }
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();

@@ -257,7 +257,10 @@ fn swar_pack_every_threshold_and_byte() {
         for start in (0u16..256).step_by(64) {
             let block: [u8; 64] = std::array::from_fn(|i| (start + i as u16) as u8);
             assert_eq!(wmark_core::pack_below(&block, threshold), wmark_core::pack_below_naive(&block, threshold));
-            assert_eq!(wmark_core::pack_below_portable(&block, threshold), wmark_core::pack_below_naive(&block, threshold));
+            assert_eq!(
+                wmark_core::pack_below_portable(&block, threshold),
+                wmark_core::pack_below_naive(&block, threshold)
+            );
         }
     }
 }

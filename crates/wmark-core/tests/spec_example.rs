@@ -61,8 +61,7 @@ fn spec_examples_hold() {
         assert_eq!(prefix.to_vec(), unhex(&f["stream_0_16"]));
 
         if let Some(greens) = f.get("green_0_16") {
-            let ours: Vec<String> =
-                (0..16).map(|t| u8::from(wm.is_green(&context, t).unwrap()).to_string()).collect();
+            let ours: Vec<String> = (0..16).map(|t| u8::from(wm.is_green(&context, t).unwrap()).to_string()).collect();
             assert_eq!(&ours.join(" "), greens);
         } else {
             for (k, v) in &f {

@@ -116,10 +116,8 @@ fn token_hashes_match() {
     let file = load();
     assert!(!file.tokhash.is_empty());
     for v in &file.tokhash {
-        let wm = Watermark::new(
-            &Key::from_bytes(key32(&v.key)),
-            Config::new(Seeding::MinHash(1), 0.25, 2.0, 1).unwrap(),
-        );
+        let wm =
+            Watermark::new(&Key::from_bytes(key32(&v.key)), Config::new(Seeding::MinHash(1), 0.25, 2.0, 1).unwrap());
         let expected = u64::from_str_radix(&v.value, 16).unwrap();
         assert_eq!(wm.token_hash(v.token), expected, "token {}", v.token);
     }

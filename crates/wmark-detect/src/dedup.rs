@@ -224,7 +224,6 @@ impl FpSet {
     }
 }
 
-
 impl DedupSet for FpSet {
     /// Inserts; false if the (folded) fingerprint was already there.
     #[inline]

@@ -145,7 +145,10 @@ impl Detector {
     /// scored. A leading BOS id (see [`Options::bos_id`]) is stripped.
     pub fn detect_ids(&self, ids: &[u32], context: usize) -> Result<Report, Error> {
         if context > ids.len() {
-            return Err(Error::input(format!("the context ({context} ids) is longer than the input ({} ids)", ids.len())));
+            return Err(Error::input(format!(
+                "the context ({context} ids) is longer than the input ({} ids)",
+                ids.len()
+            )));
         }
         let (ids, context) = match self.options.bos_id {
             Some(bos) if ids.first() == Some(&bos) => (&ids[1..], context.saturating_sub(1)),
@@ -157,8 +160,9 @@ impl Detector {
     fn run(&self, input: Prepared) -> Result<Report, Error> {
         let scorer = &self.scorer;
         scorer.check_ids(&input.ids)?;
-        let results: Vec<Scoring> =
-            (0..scorer.keys()).map(|k| scorer.score_ids(k, &input.ids, input.context, self.options.dedup)).collect::<Result<_, _>>()?;
+        let results: Vec<Scoring> = (0..scorer.keys())
+            .map(|k| scorer.score_ids(k, &input.ids, input.context, self.options.dedup))
+            .collect::<Result<_, _>>()?;
         let tallies: Vec<Tally> = results.iter().map(Scoring::tally).collect();
         let kind = scorer.kind();
         let decision = decide(kind, &tallies, self.options.alpha);
@@ -177,13 +181,8 @@ impl Detector {
         let mut spans = Vec::new();
         if self.options.windows {
             // Scored units of the best key, and which token each one is.
-            let (units, at): (Vec<bool>, Vec<usize>) = r
-                .status
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| s.is_scored())
-                .map(|(i, _)| (r.green[i], i))
-                .unzip();
+            let (units, at): (Vec<bool>, Vec<usize>) =
+                r.status.iter().enumerate().filter(|(_, s)| s.is_scored()).map(|(i, _)| (r.green[i], i)).unzip();
             if let Some(w) = best_window(&units, gamma) {
                 let (token_start, token_end) = (at[w.start], at[w.end - 1] + 1);
                 let (char_start, char_end) = match &input.chars {

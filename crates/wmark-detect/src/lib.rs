@@ -30,9 +30,9 @@ mod tokenize;
 pub mod verdict;
 pub mod window;
 
+pub use dedup::Dedup;
 pub use detect::{Detector, Options, DEFAULT_ALPHA};
 pub use error::Error;
 pub use report::{KeyResult, Report, Span, TokenFlag, Verdict, SCHEMA_VERSION};
-pub use dedup::Dedup;
 pub use score::{Score, ScoreKind, Scorer, Status, Tally};
 pub use tokenize::{Encoding, TextTokenizer};

@@ -168,22 +168,14 @@ pub struct Options {
 impl Default for Options {
     /// Every step on.
     fn default() -> Self {
-        Self {
-            nfc: true,
-            strip_invisible: true,
-            confusables: true,
-        }
+        Self { nfc: true, strip_invisible: true, confusables: true }
     }
 }
 
 impl Options {
     /// Every step off: [`normalize`] returns the text unchanged.
     pub const fn none() -> Self {
-        Self {
-            nfc: false,
-            strip_invisible: false,
-            confusables: false,
-        }
+        Self { nfc: false, strip_invisible: false, confusables: false }
     }
 }
 
@@ -332,12 +324,7 @@ fn ceil_boundary(s: &str, mut at: usize) -> usize {
 /// ASCII text, and text that no enabled step changes, is returned as is, with
 /// [`Normalized::changed`] false and an identity offset map.
 pub fn normalize(text: &str, options: &Options) -> Normalized {
-    let unchanged = |stats| Normalized {
-        text: text.to_owned(),
-        original_len: text.len(),
-        spans: None,
-        stats,
-    };
+    let unchanged = |stats| Normalized { text: text.to_owned(), original_len: text.len(), spans: None, stats };
     // No step ever changes an ASCII character.
     if text.is_ascii() {
         return unchanged(Changes::default());
@@ -346,9 +333,7 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
     let mut pieces = if options.strip_invisible {
         strip_invisible(text, &mut stats)
     } else {
-        text.char_indices()
-            .map(|(i, c)| Piece::new(c, i..i + c.len_utf8()))
-            .collect()
+        text.char_indices().map(|(i, c)| Piece::new(c, i..i + c.len_utf8())).collect()
     };
     if options.nfc {
         pieces = nfc(&pieces, &mut stats);
@@ -367,22 +352,13 @@ pub fn normalize(text: &str, options: &Options) -> Normalized {
     let mut out = String::with_capacity(text.len());
     let mut spans = Vec::with_capacity(pieces.len());
     for p in &pieces {
-        spans.push(Span {
-            out: out.len(),
-            start: p.start,
-            end: p.end,
-        });
+        spans.push(Span { out: out.len(), start: p.start, end: p.end });
         out.push(p.ch);
     }
     if out == text {
         return unchanged(stats);
     }
-    Normalized {
-        text: out,
-        original_len: text.len(),
-        spans: Some(spans),
-        stats,
-    }
+    Normalized { text: out, original_len: text.len(), spans: Some(spans), stats }
 }
 
 /// One character of the text being normalized, with the original byte range it came from.
@@ -395,11 +371,7 @@ struct Piece {
 
 impl Piece {
     fn new(ch: char, range: Range<usize>) -> Self {
-        Self {
-            ch,
-            start: range.start,
-            end: range.end,
-        }
+        Self { ch, start: range.start, end: range.end }
     }
 }
 
@@ -438,11 +410,7 @@ fn strip_invisible(text: &str, stats: &mut Changes) -> Vec<Piece> {
     let mut pieces = Vec::with_capacity(chars.len());
     for (i, &(at, c)) in chars.iter().enumerate() {
         let remove = if c == ZWJ {
-            let before = chars[..i]
-                .iter()
-                .rev()
-                .map(|&(_, c)| c)
-                .find(|&c| !matches!(c, '\u{FE0E}' | '\u{FE0F}'));
+            let before = chars[..i].iter().rev().map(|&(_, c)| c).find(|&c| !matches!(c, '\u{FE0E}' | '\u{FE0F}'));
             let after = chars.get(i + 1).map(|&(_, c)| c);
             !(before.is_some_and(is_emoji_like) && after.is_some_and(is_emoji_like))
         } else {
@@ -460,8 +428,7 @@ fn strip_invisible(text: &str, stats: &mut Changes) -> Vec<Piece> {
 /// Whether an NFC segment starts at `c`: nothing before `c` can compose with it or be reordered
 /// after it.
 fn starts_nfc_unit(c: char) -> bool {
-    c.is_ascii()
-        || (canonical_combining_class(c) == 0 && is_nfc_quick(iter::once(c)) == IsNormalized::Yes)
+    c.is_ascii() || (canonical_combining_class(c) == 0 && is_nfc_quick(iter::once(c)) == IsNormalized::Yes)
 }
 
 /// Split `pieces` into NFC units (index ranges).
@@ -556,10 +523,7 @@ fn ascii_by_skeleton() -> &'static HashMap<String, Vec<char>> {
     TABLE.get_or_init(|| {
         let mut table: HashMap<String, Vec<char>> = HashMap::new();
         for c in (0x20u8..0x7F).map(char::from) {
-            table
-                .entry(skeleton(c.encode_utf8(&mut [0; 4])).collect())
-                .or_default()
-                .push(c);
+            table.entry(skeleton(c.encode_utf8(&mut [0; 4])).collect()).or_default().push(c);
         }
         table
     })
@@ -580,9 +544,7 @@ fn pick(candidates: &[char], like: char, skeleton_char: Option<char>) -> Option<
     } else {
         Some(char::is_ascii_punctuation)
     };
-    kind.and_then(|kind| candidates.iter().copied().find(kind))
-        .or(prototype)
-        .or_else(|| candidates.first().copied())
+    kind.and_then(|kind| candidates.iter().copied().find(kind)).or(prototype).or_else(|| candidates.first().copied())
 }
 
 /// The ASCII text that the non-ASCII character `c` imitates, if its skeleton is pure ASCII.
@@ -597,9 +559,7 @@ fn ascii_prototype(c: char) -> Option<String> {
     let table = ascii_by_skeleton();
     let mut chars = skel.chars();
     if let (Some(only), None) = (chars.next(), chars.next()) {
-        let picked = table
-            .get(&skel)
-            .and_then(|cands| pick(cands, c, Some(only)));
+        let picked = table.get(&skel).and_then(|cands| pick(cands, c, Some(only)));
         return Some(picked.unwrap_or(only).to_string());
     }
     // A multi-character skeleton: the skeleton of one ASCII character (`rn` is `m`), or else
@@ -610,10 +570,7 @@ fn ascii_prototype(c: char) -> Option<String> {
     Some(
         skel.chars()
             .map(|s| {
-                table
-                    .get(s.encode_utf8(&mut [0; 4]) as &str)
-                    .and_then(|cands| pick(cands, c, Some(s)))
-                    .unwrap_or(s)
+                table.get(s.encode_utf8(&mut [0; 4]) as &str).and_then(|cands| pick(cands, c, Some(s))).unwrap_or(s)
             })
             .collect(),
     )
@@ -676,10 +633,7 @@ fn map_confusables(pieces: &[Piece], renormalize: bool, stats: &mut Changes) -> 
             i += 1;
         }
         let w = &chars[start..i];
-        if spaceless == Some(true)
-            || w.iter().all(char::is_ascii)
-            || !w.iter().any(char::is_ascii_alphabetic)
-        {
+        if spaceless == Some(true) || w.iter().all(char::is_ascii) || !w.iter().any(char::is_ascii_alphabetic) {
             continue;
         }
         word.clear();
@@ -706,11 +660,7 @@ fn map_confusables(pieces: &[Piece], renormalize: bool, stats: &mut Changes) -> 
     let mut out = Vec::with_capacity(n);
     let mut unit_out = Vec::new();
     // Without NFC, every character is a unit of its own.
-    let units = if renormalize {
-        nfc_units(pieces)
-    } else {
-        (0..n).map(|i| i..i + 1).collect()
-    };
+    let units = if renormalize { nfc_units(pieces) } else { (0..n).map(|i| i..i + 1).collect() };
     for range in units {
         let unit = &pieces[range.clone()];
         let reps = &replacement[range];

@@ -511,7 +511,12 @@ impl Radioactivity {
             let last = c.checkpoints.last().map(|c| (c.tokens, c.scored));
             if last != Some((answer_tokens, c.tally.scored)) {
                 let log10_p = kind.tail_log10(&c.tally);
-                c.checkpoints.push(Checkpoint { tokens: answer_tokens, scored: c.tally.scored, green: c.tally.green, log10_p });
+                c.checkpoints.push(Checkpoint {
+                    tokens: answer_tokens,
+                    scored: c.tally.scored,
+                    green: c.tally.green,
+                    log10_p,
+                });
             }
         }
         let tallies: Vec<Tally> = self.keys.iter().map(|k| k.counts.tally).collect();

@@ -116,9 +116,7 @@ impl Tail {
 /// assert!((binomial_p_value(1000, 1000, 0.25).log10_p + 602.06).abs() < 1e-3);
 /// ```
 pub fn binomial_p_value(n: u64, k: u64, p: f64) -> Tail {
-    Tail {
-        log10_p: binomial_upper_tail_log10(n, k, p),
-    }
+    Tail { log10_p: binomial_upper_tail_log10(n, k, p) }
 }
 
 /// `log10 P(Bin(n, p) >= k)`: the probability that `n` independent trials, each a success with
@@ -380,11 +378,7 @@ fn ln_gamma_q(a: f64, x: f64) -> f64 {
             return f64::NAN;
         };
         // x^a e^-x / Γ(a) = a · x^a e^-x / Γ(a+1).
-        let ln_pref = if a < 1.0 {
-            a * x.ln() - x - ln_gamma_1p(a) + a.ln()
-        } else {
-            a.ln() + ln_poisson_raw(a, x)
-        };
+        let ln_pref = if a < 1.0 { a * x.ln() - x - ln_gamma_1p(a) + a.ln() } else { a.ln() + ln_poisson_raw(a, x) };
         ln_pref + f.ln()
     }
 }
@@ -697,10 +691,6 @@ fn bd0(x: f64, m: f64) -> f64 {
         return s;
     }
     let r = x / m;
-    let ln_r = if r.is_finite() && r >= f64::MIN_POSITIVE {
-        r.ln()
-    } else {
-        x.ln() - m.ln()
-    };
+    let ln_r = if r.is_finite() && r >= f64::MIN_POSITIVE { r.ln() } else { x.ln() - m.ln() };
     x * ln_r + m - x
 }

@@ -32,8 +32,9 @@ impl TextTokenizer {
     /// Loads a `tokenizer.json`.
     pub fn from_file(path: &Path) -> Result<TextTokenizer, Error> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, &e))?;
-        TextTokenizer::from_bytes(&bytes)
-            .map_err(|e| Error::tokenizer(format!("{}: {}", path.display(), e.to_string().trim_start_matches("tokenizer: "))))
+        TextTokenizer::from_bytes(&bytes).map_err(|e| {
+            Error::tokenizer(format!("{}: {}", path.display(), e.to_string().trim_start_matches("tokenizer: ")))
+        })
     }
 
     /// Loads a tokenizer from the contents of a `tokenizer.json`.

@@ -75,7 +75,14 @@ pub fn best_window(greens: &[bool], gamma: f64) -> Option<Window> {
         tested += (t - len + 1) as u64;
         let log10_p = binomial_upper_tail_log10(len as u64, most, gamma);
         if best.is_none_or(|b| log10_p < b.log10_p) {
-            best = Some(Window { start, end: start + len, green: most, log10_p, log10_p_corrected: 0.0, windows_tested: 0 });
+            best = Some(Window {
+                start,
+                end: start + len,
+                green: most,
+                log10_p,
+                log10_p_corrected: 0.0,
+                windows_tested: 0,
+            });
         }
     }
     best.map(|mut w| {

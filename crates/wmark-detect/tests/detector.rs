@@ -80,7 +80,8 @@ fn null_p_values_are_calibrated() {
     // at every level the false positive count stays within sampling noise of N·α.
     let d = Detector::new(&[key(2)], config(), Options::default()).unwrap();
     let docs = 600usize;
-    let logs: Vec<f64> = (0..docs as u64).map(|s| d.detect_ids(&generate(None, &[1], 60, 1000 + s, 2.0), 1).unwrap().log10_p).collect();
+    let logs: Vec<f64> =
+        (0..docs as u64).map(|s| d.detect_ids(&generate(None, &[1], 60, 1000 + s, 2.0), 1).unwrap().log10_p).collect();
     for alpha in [0.2f64, 0.1, 0.05, 0.01] {
         let hits = logs.iter().filter(|&&l| l <= alpha.log10()).count() as f64;
         let expected = docs as f64 * alpha;
@@ -159,7 +160,12 @@ fn repeated_text_fools_the_test_without_dedup_but_not_with_tuple_dedup() {
         })
         .expect("such a phrase exists");
     let ids: Vec<u32> = phrase.iter().cycle().take(20 * 40).copied().collect();
-    let detect = |dedup| Detector::new(&[key(5)], config(), Options { dedup, ..Options::default() }).unwrap().detect_ids(&ids, 0).unwrap();
+    let detect = |dedup| {
+        Detector::new(&[key(5)], config(), Options { dedup, ..Options::default() })
+            .unwrap()
+            .detect_ids(&ids, 0)
+            .unwrap()
+    };
     let none = detect(Dedup::None);
     assert_eq!(none.verdict, Verdict::Watermarked, "a false positive without dedup: {none:?}");
     let tuple = detect(Dedup::Tuple);
@@ -195,8 +201,21 @@ fn report_json_has_exactly_the_documented_fields() {
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     keys.sort();
     let mut expected = vec![
-        "schema_version", "scheme", "key_id", "gamma_effective", "tokens", "scored", "green", "p_value",
-        "log10_p", "z", "alpha", "verdict", "dedup", "normalized", "spans",
+        "schema_version",
+        "scheme",
+        "key_id",
+        "gamma_effective",
+        "tokens",
+        "scored",
+        "green",
+        "p_value",
+        "log10_p",
+        "z",
+        "alpha",
+        "verdict",
+        "dedup",
+        "normalized",
+        "spans",
     ];
     expected.sort();
     assert_eq!(keys, expected);

@@ -23,11 +23,7 @@ fn norm(text: &str) -> Normalized {
 }
 
 fn changes(invisible_removed: usize, confusables_mapped: usize, nfc_changed: usize) -> Changes {
-    Changes {
-        invisible_removed,
-        confusables_mapped,
-        nfc_changed,
-    }
+    Changes { invisible_removed, confusables_mapped, nfc_changed }
 }
 
 fn assert_untouched(text: &str) {
@@ -102,14 +98,7 @@ fn options_none_returns_the_text_unchanged() {
 
 #[test]
 fn options_default_is_all_on() {
-    assert_eq!(
-        Options::default(),
-        Options {
-            nfc: true,
-            strip_invisible: true,
-            confusables: true
-        }
-    );
+    assert_eq!(Options::default(), Options { nfc: true, strip_invisible: true, confusables: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -213,10 +202,7 @@ fn decomposed_forms_are_composed() {
     assert_eq!(n.stats().nfc_changed, 5);
 
     // Marks out of canonical order are reordered.
-    assert_eq!(
-        norm("a\u{301}\u{316}").text(),
-        "á\u{316}".nfc().collect::<String>()
-    );
+    assert_eq!(norm("a\u{301}\u{316}").text(), "á\u{316}".nfc().collect::<String>());
 }
 
 #[test]
@@ -239,16 +225,7 @@ fn all_steps_together_with_counts() {
 fn each_option_alone() {
     let attack = "Т\u{200B}he e\u{301} ｈｉ";
     let only = |nfc, strip_invisible, confusables| {
-        normalize(
-            attack,
-            &Options {
-                nfc,
-                strip_invisible,
-                confusables,
-            },
-        )
-        .text()
-        .to_owned()
+        normalize(attack, &Options { nfc, strip_invisible, confusables }).text().to_owned()
     };
     assert_eq!(only(false, true, false), "Тhe e\u{301} ｈｉ");
     assert_eq!(only(true, false, false), "Т\u{200B}he é ｈｉ");
@@ -293,14 +270,8 @@ fn original_range_examples() {
     assert_eq!(n.original_range(0..t.len()), 0..original.len());
     assert_eq!(n.original_range(0..usize::MAX), 0..original.len());
     assert_eq!(n.original_range(0..0), 0..0);
-    assert_eq!(
-        n.original_range(t.len()..t.len()),
-        original.len()..original.len()
-    );
-    assert_eq!(
-        n.original_range(usize::MAX..usize::MAX),
-        original.len()..original.len()
-    );
+    assert_eq!(n.original_range(t.len()..t.len()), original.len()..original.len());
+    assert_eq!(n.original_range(usize::MAX..usize::MAX), original.len()..original.len());
     let r = n.original_range(h..1);
     assert!(r.is_empty());
     assert_eq!(&original[r.start..], "ｈｉ\u{200B}");
@@ -333,10 +304,7 @@ fn check_offsets(original: &str, options: &Options) {
         assert!(r.start < r.end && r.end <= original.len(), "{r:?}");
         assert!(original.is_char_boundary(r.start) && original.is_char_boundary(r.end));
         if let Some(p) = &previous {
-            assert!(
-                p.start <= r.start && p.end <= r.end,
-                "not monotone: {p:?} then {r:?}"
-            );
+            assert!(p.start <= r.start && p.end <= r.end, "not monotone: {p:?} then {r:?}");
         }
         previous = Some(r.clone());
         match groups.last_mut() {
@@ -347,10 +315,7 @@ fn check_offsets(original: &str, options: &Options) {
             _ => groups.push((here, r)),
         }
     }
-    let plain_options = Options {
-        confusables: false,
-        ..*options
-    };
+    let plain_options = Options { confusables: false, ..*options };
     for (g, o) in groups {
         let got = &text[g];
         let source = &original[o];
@@ -383,20 +348,8 @@ fn offsets_on_fixed_texts() {
     ] {
         check_offsets(text, &Options::default());
         check_offsets(text, &Options::none());
-        check_offsets(
-            text,
-            &Options {
-                confusables: false,
-                ..Options::default()
-            },
-        );
-        check_offsets(
-            text,
-            &Options {
-                nfc: false,
-                ..Options::default()
-            },
-        );
+        check_offsets(text, &Options { confusables: false, ..Options::default() });
+        check_offsets(text, &Options { nfc: false, ..Options::default() });
     }
 }
 
@@ -451,21 +404,16 @@ fn any_text() -> impl Strategy<Value = String> {
 }
 
 fn any_options() -> impl Strategy<Value = Options> {
-    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(nfc, strip_invisible, confusables)| {
-        Options {
-            nfc,
-            strip_invisible,
-            confusables,
-        }
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(nfc, strip_invisible, confusables)| Options {
+        nfc,
+        strip_invisible,
+        confusables,
     })
 }
 
 /// 2000 cases per property, or `PROPTEST_CASES` when set (for a longer run).
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000)
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000)
 }
 
 proptest! {

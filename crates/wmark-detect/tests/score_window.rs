@@ -5,9 +5,9 @@ use proptest::prelude::*;
 use wmark_core::{Config, Key, Seeding, Watermark};
 use wmark_detect::dedup::{DedupSet, ExactSet, FpSet};
 use wmark_detect::score::{Scorer, Scoring, Status};
-use wmark_detect::Dedup;
 use wmark_detect::stats::binomial_upper_tail_log10;
 use wmark_detect::window::{best_window, lengths};
+use wmark_detect::Dedup;
 
 fn wm(seeding: Seeding, vocab: u32) -> Watermark {
     Watermark::new(&Key::from_bytes([3; 32]), config(seeding, vocab))

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use serde::Deserialize;
 use wmark_detect::stats::{
-    binomial_p_value, binomial_upper_tail_log10, gamma_upper_tail_log10, normal_upper_tail_log10,
-    z_score, Tail, MAX_SHAPE, MAX_TRIALS,
+    binomial_p_value, binomial_upper_tail_log10, gamma_upper_tail_log10, normal_upper_tail_log10, z_score, Tail,
+    MAX_SHAPE, MAX_TRIALS,
 };
 
 /// Largest accepted relative error of a log10 probability.
@@ -26,10 +26,7 @@ const SMALL_LOG10: f64 = 1e-3;
 /// See [`SMALL_LOG10`].
 const ABS_TOL_SMALL: f64 = 1e-12;
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../fixtures/vectors/tails.toml"
-);
+const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/vectors/tails.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -90,8 +87,7 @@ fn rel_err(expected: f64, got: f64) -> f64 {
 
 /// The acceptance rule for a log10 probability.
 fn close(expected: f64, got: f64) -> bool {
-    rel_err(expected, got) <= REL_TOL
-        || (expected.abs() < SMALL_LOG10 && (got - expected).abs() <= ABS_TOL_SMALL)
+    rel_err(expected, got) <= REL_TOL || (expected.abs() < SMALL_LOG10 && (got - expected).abs() <= ABS_TOL_SMALL)
 }
 
 /// Checks `(name, expected, got)` rows; prints the table and the largest relative error, and
@@ -111,12 +107,7 @@ fn check_table(table: &str, rows: &[(String, f64, f64)]) {
             ));
         }
     }
-    eprintln!(
-        "[{table}] {} cases, max relative error {:.3e} ({})",
-        rows.len(),
-        worst.0,
-        worst.1
-    );
+    eprintln!("[{table}] {} cases, max relative error {:.3e} ({})", rows.len(), worst.0, worst.1);
     assert!(
         failures.is_empty(),
         "[{table}] {} of {} cases outside tolerance (REL_TOL = {REL_TOL:e}, or abs {ABS_TOL_SMALL:e} when |log10| < {SMALL_LOG10:e}):\n{}",
@@ -129,30 +120,14 @@ fn check_table(table: &str, rows: &[(String, f64, f64)]) {
 #[test]
 fn fixture_binomial() {
     let f = fixture();
-    assert!(
-        f.binomial.len() >= 40,
-        "fixture has {} binomial cases",
-        f.binomial.len()
-    );
-    let rows: Vec<_> = f
-        .binomial
-        .iter()
-        .map(|c| {
-            (
-                c.name.clone(),
-                c.log10_p,
-                binomial_upper_tail_log10(c.n, c.k, c.p),
-            )
-        })
-        .collect();
+    assert!(f.binomial.len() >= 40, "fixture has {} binomial cases", f.binomial.len());
+    let rows: Vec<_> =
+        f.binomial.iter().map(|c| (c.name.clone(), c.log10_p, binomial_upper_tail_log10(c.n, c.k, c.p))).collect();
     check_table("binomial", &rows);
     // The Tail wrapper agrees exactly.
     for c in &f.binomial {
         let t = binomial_p_value(c.n, c.k, c.p);
-        assert_eq!(
-            t.log10_p.to_bits(),
-            binomial_upper_tail_log10(c.n, c.k, c.p).to_bits()
-        );
+        assert_eq!(t.log10_p.to_bits(), binomial_upper_tail_log10(c.n, c.k, c.p).to_bits());
     }
 }
 
@@ -160,11 +135,8 @@ fn fixture_binomial() {
 fn fixture_gamma_upper() {
     let f = fixture();
     assert!(f.gamma_upper.len() >= 20);
-    let rows: Vec<_> = f
-        .gamma_upper
-        .iter()
-        .map(|c| (c.name.clone(), c.log10_q, gamma_upper_tail_log10(c.a, c.x)))
-        .collect();
+    let rows: Vec<_> =
+        f.gamma_upper.iter().map(|c| (c.name.clone(), c.log10_q, gamma_upper_tail_log10(c.a, c.x))).collect();
     check_table("gamma_upper", &rows);
 }
 
@@ -172,11 +144,8 @@ fn fixture_gamma_upper() {
 fn fixture_normal_upper() {
     let f = fixture();
     assert!(f.normal_upper.len() >= 8);
-    let rows: Vec<_> = f
-        .normal_upper
-        .iter()
-        .map(|c| (c.name.clone(), c.log10_p, normal_upper_tail_log10(c.z)))
-        .collect();
+    let rows: Vec<_> =
+        f.normal_upper.iter().map(|c| (c.name.clone(), c.log10_p, normal_upper_tail_log10(c.z))).collect();
     check_table("normal_upper", &rows);
 }
 
@@ -191,42 +160,12 @@ fn extra_references() {
         // (name, n, k, p, log10 P(Bin >= k))
         ("p0.3_n1000_k400", 1000, 400, 0.3, -10.956979861040743),
         ("p1e-6_n1e6_k10", 1_000_000, 10, 1e-6, -6.953031298197119),
-        (
-            "p0.7_n1e4_k6800_close_to_1",
-            10_000,
-            6800,
-            0.7,
-            -2.957067627783002e-6,
-        ),
+        ("p0.7_n1e4_k6800_close_to_1", 10_000, 6800, 0.7, -2.957067627783002e-6),
         // P(X >= n/2) = (1 + pmf(n/2)) / 2 exactly for p = 1/2
-        (
-            "n2^40_centre_p0.5",
-            1 << 40,
-            1 << 39,
-            0.5,
-            -0.30102966519987545,
-        ),
-        (
-            "n1e12_k_mean_plus_7sd_p0.25",
-            1_000_000_000_000,
-            250_003_031_089,
-            0.25,
-            -11.892822044704957,
-        ),
-        (
-            "n1e12_k_mean_minus_6.5sd_p0.25",
-            1_000_000_000_000,
-            249_997_185_417,
-            0.25,
-            -1.744009751961554e-11,
-        ),
-        (
-            "n1e12_k_mean_plus_0.1sd_p0.25",
-            1_000_000_000_000,
-            250_000_043_301,
-            0.25,
-            -0.33707906175827196,
-        ),
+        ("n2^40_centre_p0.5", 1 << 40, 1 << 39, 0.5, -0.30102966519987545),
+        ("n1e12_k_mean_plus_7sd_p0.25", 1_000_000_000_000, 250_003_031_089, 0.25, -11.892822044704957),
+        ("n1e12_k_mean_minus_6.5sd_p0.25", 1_000_000_000_000, 249_997_185_417, 0.25, -1.744009751961554e-11),
+        ("n1e12_k_mean_plus_0.1sd_p0.25", 1_000_000_000_000, 250_000_043_301, 0.25, -0.33707906175827196),
     ];
     let gamma: &[(&str, f64, f64, f64)] = &[
         // (name, a, x, log10 Q(a, x))
@@ -244,21 +183,15 @@ fn extra_references() {
         .map(|&(name, n, k, p, want)| (name.to_string(), want, binomial_upper_tail_log10(n, k, p)))
         .collect();
     check_table("extra binomial", &rows);
-    let rows: Vec<_> = gamma
-        .iter()
-        .map(|&(name, a, x, want)| (name.to_string(), want, gamma_upper_tail_log10(a, x)))
-        .collect();
+    let rows: Vec<_> =
+        gamma.iter().map(|&(name, a, x, want)| (name.to_string(), want, gamma_upper_tail_log10(a, x))).collect();
     check_table("extra gamma", &rows);
 }
 
 #[test]
 fn anchors() {
     let l = |n, k| binomial_upper_tail_log10(n, k, 0.25);
-    assert!(
-        (l(1000, 1000) - -602.0600).abs() < 5e-5,
-        "{}",
-        l(1000, 1000)
-    );
+    assert!((l(1000, 1000) - -602.0600).abs() < 5e-5, "{}", l(1000, 1000));
     assert!((l(1000, 600) - -120.4068).abs() < 5e-5, "{}", l(1000, 600));
     assert!((l(200, 150) - -48.8484).abs() < 5e-5, "{}", l(200, 150));
     let p = binomial_p_value(25, 15, 0.25).p_value();
@@ -275,10 +208,7 @@ fn normal_approximation_overstates_short_texts() {
     assert!((z - 4.0415).abs() < 1e-4, "{z}");
     let normal = 10f64.powf(normal_upper_tail_log10(z));
     let exact = binomial_p_value(25, 15, 0.25).p_value();
-    assert!(
-        (normal - 2.66e-5).abs() < 0.01e-5,
-        "normal approximation {normal:e}"
-    );
+    assert!((normal - 2.66e-5).abs() < 0.01e-5, "normal approximation {normal:e}");
     assert!((exact - 2.145e-4).abs() < 0.001e-4, "exact {exact:e}");
     assert!(exact / normal > 8.0, "exact {exact:e} vs normal {normal:e}");
 }
@@ -287,31 +217,17 @@ fn normal_approximation_overstates_short_texts() {
 fn definitions_and_edges() {
     // k = 0 is exactly 0, k > n is -inf, including n = 0.
     for n in [0, 1, 7, 1_000_000_000, MAX_TRIALS, u64::MAX] {
-        assert_eq!(
-            binomial_upper_tail_log10(n, 0, 0.3).to_bits(),
-            0f64.to_bits()
-        );
+        assert_eq!(binomial_upper_tail_log10(n, 0, 0.3).to_bits(), 0f64.to_bits());
     }
     assert_eq!(binomial_upper_tail_log10(0, 1, 0.3), f64::NEG_INFINITY);
     assert_eq!(binomial_upper_tail_log10(5, 6, 0.3), f64::NEG_INFINITY);
-    assert_eq!(
-        binomial_upper_tail_log10(u64::MAX - 1, u64::MAX, 0.3),
-        f64::NEG_INFINITY
-    );
+    assert_eq!(binomial_upper_tail_log10(u64::MAX - 1, u64::MAX, 0.3), f64::NEG_INFINITY);
     // k = n is p^n, k = 1 is 1 - q^n.
     assert!(rel_err(7.0 * 0.3f64.log10(), binomial_upper_tail_log10(7, 7, 0.3)) < 1e-15);
     let want = (-(0.7f64.powi(7))).ln_1p() / LN_10;
     assert!(rel_err(want, binomial_upper_tail_log10(7, 1, 0.3)) < 1e-14);
     // Invalid p.
-    for p in [
-        0.0,
-        1.0,
-        -0.5,
-        1.5,
-        f64::NAN,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    ] {
+    for p in [0.0, 1.0, -0.5, 1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         assert!(binomial_upper_tail_log10(10, 3, p).is_nan(), "p = {p}");
         assert!(z_score(10, 3, p).is_nan(), "p = {p}");
     }
@@ -320,10 +236,7 @@ fn definitions_and_edges() {
     assert!(binomial_upper_tail_log10(u64::MAX / 2, u64::MAX / 4, 0.5).is_nan());
     // Gamma.
     assert_eq!(gamma_upper_tail_log10(2.0, 0.0).to_bits(), 0f64.to_bits());
-    assert_eq!(
-        gamma_upper_tail_log10(2.0, f64::INFINITY),
-        f64::NEG_INFINITY
-    );
+    assert_eq!(gamma_upper_tail_log10(2.0, f64::INFINITY), f64::NEG_INFINITY);
     for (a, x) in [
         (0.0, 1.0),
         (-1.0, 1.0),
@@ -354,18 +267,7 @@ fn definitions_and_edges() {
 /// Silly inputs must return (a number or NaN) promptly and never panic.
 #[test]
 fn no_panic_on_any_input() {
-    let ns = [
-        0,
-        1,
-        2,
-        1000,
-        1 << 30,
-        MAX_TRIALS - 1,
-        MAX_TRIALS,
-        MAX_TRIALS + 1,
-        u64::MAX / 2,
-        u64::MAX,
-    ];
+    let ns = [0, 1, 2, 1000, 1 << 30, MAX_TRIALS - 1, MAX_TRIALS, MAX_TRIALS + 1, u64::MAX / 2, u64::MAX];
     let ps = [
         f64::MIN_POSITIVE / 1e10,
         1e-300,
@@ -382,16 +284,7 @@ fn no_panic_on_any_input() {
     ];
     let start = Instant::now();
     for &n in &ns {
-        for k in [
-            0,
-            1,
-            2,
-            n / 3,
-            n / 2,
-            n.saturating_sub(1),
-            n,
-            n.saturating_add(1),
-        ] {
+        for k in [0, 1, 2, n / 3, n / 2, n.saturating_sub(1), n, n.saturating_add(1)] {
             for &p in &ps {
                 let l = binomial_upper_tail_log10(n, k, p);
                 assert!(l.is_nan() || l <= 0.0, "n={n} k={k} p={p}: {l}");
@@ -399,64 +292,21 @@ fn no_panic_on_any_input() {
             }
         }
     }
-    let xs = [
-        0.0,
-        5e-324,
-        1e-300,
-        1e-10,
-        0.5,
-        1.0,
-        1.1,
-        2.0,
-        1e3,
-        1e12,
-        1e300,
-        f64::MAX,
-        f64::INFINITY,
-        -0.0,
-        f64::NAN,
-    ];
-    let shapes = [
-        5e-324,
-        1e-300,
-        1e-10,
-        0.5,
-        0.999_999,
-        1.0,
-        1e3,
-        1e9,
-        MAX_SHAPE,
-        f64::MAX,
-        f64::NAN,
-    ];
+    let xs =
+        [0.0, 5e-324, 1e-300, 1e-10, 0.5, 1.0, 1.1, 2.0, 1e3, 1e12, 1e300, f64::MAX, f64::INFINITY, -0.0, f64::NAN];
+    let shapes = [5e-324, 1e-300, 1e-10, 0.5, 0.999_999, 1.0, 1e3, 1e9, MAX_SHAPE, f64::MAX, f64::NAN];
     for &a in &shapes {
         for &x in xs.iter().chain(&shapes) {
             let l = gamma_upper_tail_log10(a, x);
             assert!(l.is_nan() || l <= 0.0, "a={a} x={x}: {l}");
         }
     }
-    for z in [
-        f64::NEG_INFINITY,
-        -1e300,
-        -40.0,
-        -1e-300,
-        -0.0,
-        1e-300,
-        1.0,
-        40.0,
-        1e20,
-        1e300,
-        f64::MAX,
-    ] {
+    for z in [f64::NEG_INFINITY, -1e300, -40.0, -1e-300, -0.0, 1e-300, 1.0, 40.0, 1e20, 1e300, f64::MAX] {
         let l = normal_upper_tail_log10(z);
         assert!(!l.is_nan() && l <= 0.0, "z={z}: {l}");
     }
     // A generous bound: the slowest calls above are at the centre of n = 2^40 in a debug build.
-    assert!(
-        start.elapsed() < Duration::from_secs(60),
-        "took {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_secs(60), "took {:?}", start.elapsed());
 }
 
 // ------------------------------------------------------------------------------------------------

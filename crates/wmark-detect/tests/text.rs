@@ -104,12 +104,17 @@ fn human_speeches_are_not_flagged_beyond_alpha() {
     // State of the Union addresses cut into 200-token documents, tested with 20 random keys:
     // the false positive count at each level stays within sampling noise of N·α.
     let dir = asset("sotu");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "txt")).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
     files.sort();
     let t = tokenizer();
     let config = Config::new(Seeding::LeftHash, 0.25, 2.0, 128_256).unwrap();
     let keys: Vec<Key> = (0..20u8).map(|i| Key::from_bytes([100 + i; 32])).collect();
-    let detectors: Vec<Detector> = keys.iter().map(|k| Detector::new(std::slice::from_ref(k), config, Options::default()).unwrap()).collect();
+    let detectors: Vec<Detector> =
+        keys.iter().map(|k| Detector::new(std::slice::from_ref(k), config, Options::default()).unwrap()).collect();
     let mut logs = Vec::new();
     for f in files.iter().step_by(8) {
         let text = std::fs::read_to_string(f).unwrap();

@@ -78,7 +78,8 @@ pub struct AttackArgs {
 pub struct Rates(pub Vec<f64>);
 
 fn parse_rates(s: &str) -> std::result::Result<Rates, String> {
-    parse_list(s, "a fraction strictly between 0 and 1", |x| x.parse::<f64>().ok().filter(|&r| r > 0.0 && r < 1.0)).map(Rates)
+    parse_list(s, "a fraction strictly between 0 and 1", |x| x.parse::<f64>().ok().filter(|&r| r > 0.0 && r < 1.0))
+        .map(Rates)
 }
 
 fn parse_dedup(s: &str) -> std::result::Result<Dedup, String> {
@@ -108,7 +109,9 @@ pub fn read_generations(path: &std::path::Path, vocab: u32) -> Result<Vec<Vec<u3
         if line.trim().is_empty() {
             continue;
         }
-        let bad = || Fail::usage(format!("{}:{}: expected a JSON object with an \"ids\" array of token ids", shown(path), i + 1));
+        let bad = || {
+            Fail::usage(format!("{}:{}: expected a JSON object with an \"ids\" array of token ids", shown(path), i + 1))
+        };
         let value: serde_json::Value = serde_json::from_str(&line).map_err(|_| bad())?;
         let ids = value.get("ids").and_then(|v| v.as_array()).ok_or_else(bad)?;
         let ids: Vec<u32> = ids
@@ -341,7 +344,12 @@ pub fn run(args: &AttackArgs) -> Result<ExitCode> {
     cells.push(Cell { attack: "none", rate: None, outcomes: run_edit(None, 0.0)?, extra: serde_json::json!({}) });
     for (ei, e) in Edit::ALL.into_iter().enumerate() {
         for &rate in &args.rates.0 {
-            cells.push(Cell { attack: e.name(), rate: Some(rate), outcomes: run_edit(Some((ei, e)), rate)?, extra: serde_json::json!({}) });
+            cells.push(Cell {
+                attack: e.name(),
+                rate: Some(rate),
+                outcomes: run_edit(Some((ei, e)), rate)?,
+                extra: serde_json::json!({}),
+            });
         }
     }
 
@@ -361,7 +369,11 @@ pub fn run(args: &AttackArgs) -> Result<ExitCode> {
             .map(|&(gi, g)| {
                 let mut rng = SplitMix64::new(args.seed, &[2, gi as u64, fi as u64]);
                 let host = corpus.doc(hosts[rng.below(hosts.len() as u64) as usize], human_len);
-                let at = if human_len >= 2 { 1 + rng.below(human_len as u64 - 1) as usize } else { rng.below(human_len as u64 + 1) as usize };
+                let at = if human_len >= 2 {
+                    1 + rng.below(human_len as u64 - 1) as usize
+                } else {
+                    rng.below(human_len as u64 + 1) as usize
+                };
                 let mut doc = Vec::with_capacity(p);
                 doc.extend_from_slice(&host[..at]);
                 doc.extend_from_slice(&g[..span]);
@@ -389,8 +401,14 @@ pub fn run(args: &AttackArgs) -> Result<ExitCode> {
             let mut g = SplitMix64::new(args.seed, &[3, li as u64]);
             docs = g.sample_indices(docs.len(), max as usize).into_iter().map(|j| docs[j]).collect();
         }
-        let outcomes: Vec<Outcome> = docs.par_iter().map(|&d| outcome(&detector, corpus.doc(d, len))).collect::<Result<_>>()?;
-        human.push(Cell { attack: "human", rate: None, outcomes, extra: serde_json::json!({ "document_tokens": len }) });
+        let outcomes: Vec<Outcome> =
+            docs.par_iter().map(|&d| outcome(&detector, corpus.doc(d, len))).collect::<Result<_>>()?;
+        human.push(Cell {
+            attack: "human",
+            rate: None,
+            outcomes,
+            extra: serde_json::json!({ "document_tokens": len }),
+        });
     }
     let wall = started.elapsed().as_secs_f64();
 
@@ -440,7 +458,11 @@ pub fn run(args: &AttackArgs) -> Result<ExitCode> {
             config.gamma_effective(),
             args.dedup
         )?;
-        writeln!(out, "{:<13} {:>6} {:>6} {:>7} {:>24} {:>24}", "attack", "rate", "docs", "tokens", "whole TPR [99% CI]", "window TPR [99% CI]")?;
+        writeln!(
+            out,
+            "{:<13} {:>6} {:>6} {:>7} {:>24} {:>24}",
+            "attack", "rate", "docs", "tokens", "whole TPR [99% CI]", "window TPR [99% CI]"
+        )?;
         let line = |out: &mut std::io::StdoutLock, c: &Cell| -> std::io::Result<()> {
             let n = c.outcomes.len() as u64;
             let cell = |pick: &dyn Fn(&Outcome) -> f64| {

@@ -31,8 +31,8 @@ use std::time::Instant;
 use clap::Args;
 use rayon::prelude::*;
 use wmark_core::{Config, GreenMask, Key, Seeding};
-use wmark_detect::Scorer;
 use wmark_detect::stats::{binomial_upper_tail_log10, normal_upper_tail_log10, z_score};
+use wmark_detect::Scorer;
 
 use crate::{clopper_pearson, load_corpus, parse_list, SplitMix64};
 use wmark::fail::{Fail, Result};
@@ -287,7 +287,9 @@ pub fn doc_counts(key: &Key, config: Config, len: usize, docs: &[&[u32]]) -> Vec
     colour(&scorer, &tuples, &mut s);
     let mut out = Vec::new();
     let mut stamp = 0;
-    each_doc(&plans[0], &mut s, seeds_shared(config.seeding()), &mut stamp, |n, k, nt, kt| out.push([(n, k), (nt, kt)]));
+    each_doc(&plans[0], &mut s, seeds_shared(config.seeding()), &mut stamp, |n, k, nt, kt| {
+        out.push([(n, k), (nt, kt)])
+    });
     out
 }
 
@@ -364,7 +366,14 @@ fn log10_p(test: &str, n: u64, k: u64, gamma: f64) -> f64 {
 }
 
 impl Row {
-    fn new(len: usize, dedup: &'static str, test: &'static str, docs: usize, counts: &[(u64, u64, u64)], gamma: f64) -> Row {
+    fn new(
+        len: usize,
+        dedup: &'static str,
+        test: &'static str,
+        docs: usize,
+        counts: &[(u64, u64, u64)],
+        gamma: f64,
+    ) -> Row {
         let mut cells: Vec<(f64, u64, u64)> =
             counts.iter().filter(|c| c.2 > 0).map(|&(n, k, c)| (log10_p(test, n, k, gamma), n, c)).collect();
         cells.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -530,11 +539,8 @@ pub fn run(args: &NullArgs) -> Result<ExitCode> {
     for (i, plan) in plans.iter().enumerate() {
         let m = plan.scored() as u64;
         let none: Vec<(u64, u64, u64)> = hist.none[i].iter().enumerate().map(|(k, &c)| (m, k as u64, c)).collect();
-        let tuple: Vec<(u64, u64, u64)> = hist.tuple[i]
-            .iter()
-            .enumerate()
-            .map(|(j, &c)| (j as u64 / (m + 1), j as u64 % (m + 1), c))
-            .collect();
+        let tuple: Vec<(u64, u64, u64)> =
+            hist.tuple[i].iter().enumerate().map(|(j, &c)| (j as u64 / (m + 1), j as u64 % (m + 1), c)).collect();
         for (dedup, counts) in [("tuple", &tuple), ("none", &none)] {
             for test in ["binomial", "normal"] {
                 rows.push(Row::new(plan.len, dedup, test, plan.docs, counts, gamma));
@@ -595,7 +601,8 @@ pub fn run(args: &NullArgs) -> Result<ExitCode> {
                 let k = r.at_or_below(l);
                 let (lo, hi) = clopper_pearson(k, n, 0.99);
                 let mark = if lo > 10f64.powi(l as i32) { "!" } else { " " };
-                let cell = format!("{:.2e} [{lo:.1e},{hi:.1e}] ({:.1e}){mark}", k as f64 / n as f64, r.expected_iid(l, gamma));
+                let cell =
+                    format!("{:.2e} [{lo:.1e},{hi:.1e}] ({:.1e}){mark}", k as f64 / n as f64, r.expected_iid(l, gamma));
                 write!(out, " {cell:>34}")?;
             }
             writeln!(out)?;

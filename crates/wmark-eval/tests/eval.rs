@@ -12,8 +12,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 use tempfile::TempDir;
 use wmark_core::{Config, Key, Seeding, Watermark};
-use wmark_detect::{Dedup, Scorer};
 use wmark_detect::TextTokenizer;
+use wmark_detect::{Dedup, Scorer};
 
 const SPEECHES: [&str; 3] = ["1790_george_washington_n", "1801_thomas_jefferson_dr", "1861_abraham_lincoln_r"];
 
@@ -192,7 +192,10 @@ fn null_fast_path_matches_the_detectors_scoring() {
                     assert_eq!(got[j], (s.scored, s.greens), "{scheme} key {i} {dedup}");
                 }
             }
-            assert!(fast.last().unwrap()[1].0 < fast.last().unwrap()[0].0, "the repetitive document loses tuples to dedup");
+            assert!(
+                fast.last().unwrap()[1].0 < fast.last().unwrap()[0].0,
+                "the repetitive document loses tuples to dedup"
+            );
         }
     }
 }
@@ -206,8 +209,16 @@ fn null_bad_input_is_one_line_and_exit_2() {
     let c = corpus(dir.path());
     let c = c.to_str().unwrap();
     let one = format!("{c}/{}.txt", SPEECHES[0]);
-    fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", &one, "--lengths", "2000"], "no document of 2000 tokens");
-    fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", c, "--scheme", "window:3", "--lengths", "3"], "leaves nothing to score");
+    fails_with(
+        dir.path(),
+        &["null", "--tokenizer", tok, "--corpus", &one, "--lengths", "2000"],
+        "no document of 2000 tokens",
+    );
+    fails_with(
+        dir.path(),
+        &["null", "--tokenizer", tok, "--corpus", c, "--scheme", "window:3", "--lengths", "3"],
+        "leaves nothing to score",
+    );
     fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", c, "--gamma", "1.5"], "gamma");
     fs::write(dir.path().join("latin1.txt"), b"caf\xe9\n").unwrap();
     fails_with(dir.path(), &["null", "--tokenizer", tok, "--corpus", "latin1.txt"], "not UTF-8");
@@ -285,13 +296,19 @@ fn attack_rows_are_complete_and_ordered() {
     assert_eq!(v["generations"]["used_for_edits"], 24);
     let rows = v["rows"].as_array().unwrap();
     let find = |attack: &str, rate: Option<f64>| -> &Value {
-        rows.iter().find(|r| r["attack"] == attack && r["rate"].as_f64() == rate).unwrap_or_else(|| panic!("{attack} {rate:?}"))
+        rows.iter()
+            .find(|r| r["attack"] == attack && r["rate"].as_f64() == rate)
+            .unwrap_or_else(|| panic!("{attack} {rate:?}"))
     };
     assert_eq!(rows.len(), 1 + 3 * 3 + 2);
     let none = find("none", None);
     assert_eq!(none["documents"], 24);
     assert_eq!(none["whole"]["rate"], 1.0, "strongly watermarked input is detected: {none}");
-    for (attack, tokens) in [("substitution", [200.0, 200.0, 200.0]), ("deletion", [180.0, 160.0, 140.0]), ("insertion", [220.0, 240.0, 260.0])] {
+    for (attack, tokens) in [
+        ("substitution", [200.0, 200.0, 200.0]),
+        ("deletion", [180.0, 160.0, 140.0]),
+        ("insertion", [220.0, 240.0, 260.0]),
+    ] {
         let mut last = none["whole"]["median_log10_p"].as_f64().unwrap();
         for (rate, t) in [0.1, 0.2, 0.3].into_iter().zip(tokens) {
             let r = find(attack, Some(rate));
@@ -333,7 +350,11 @@ fn attack_rows_are_complete_and_ordered() {
     let again = attack(dir.path(), &["--generations", "gens.jsonl", "--json"]).assert().success().get_output().clone();
     assert_eq!(json_of(&again)["rows"], v["rows"]);
     // And readable without --json.
-    let table = attack(dir.path(), &["--generations", "gens.jsonl", "--rates", "0.5", "--paste-fractions", "0.5"]).assert().success().get_output().clone();
+    let table = attack(dir.path(), &["--generations", "gens.jsonl", "--rates", "0.5", "--paste-fractions", "0.5"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.lines().any(|l| l.starts_with("substitution") && l.contains("0.5")), "{table}");
     assert!(table.contains("false positives on human documents"));
@@ -345,7 +366,11 @@ fn attack_bad_input_is_one_line_and_exit_2() {
     corpus(dir.path());
     key_file(dir.path());
     fs::write(dir.path().join("bad.jsonl"), "{\"ids\": [1, 2, 3]}\n{\"ids\": \"one two\"}\n").unwrap();
-    fails_with(dir.path(), &["attack", "--generations", "bad.jsonl", "--key", "test.key"], "bad.jsonl:2: expected a JSON object");
+    fails_with(
+        dir.path(),
+        &["attack", "--generations", "bad.jsonl", "--key", "test.key"],
+        "bad.jsonl:2: expected a JSON object",
+    );
     fs::write(dir.path().join("broken.jsonl"), "{\"ids\": [1, 2,\n").unwrap();
     let tok = tokenizer();
     let tok = tok.to_str().unwrap();

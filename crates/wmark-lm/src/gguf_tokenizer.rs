@@ -63,10 +63,7 @@ pub fn from_metadata(md: &HashMap<String, gguf_file::Value>) -> Result<GgufToken
                 .ok_or_else(|| Error::new(format!("malformed merge {m:?}")))
         })
         .collect::<Result<_, _>>()?;
-    let bpe = BPE::builder()
-        .vocab_and_merges(vocab, merges)
-        .build()
-        .map_err(|e| Error::new(format!("BPE: {e}")))?;
+    let bpe = BPE::builder().vocab_and_merges(vocab, merges).build().map_err(|e| Error::new(format!("BPE: {e}")))?;
     let mut tokenizer = Tokenizer::new(bpe);
     // SmolLM2's own tokenizer.json: single digits split, then GPT-2's byte-level split.
     let digits = PreTokenizerWrapper::Digits(Digits::new(true));
@@ -82,13 +79,19 @@ pub fn from_metadata(md: &HashMap<String, gguf_file::Value>) -> Result<GgufToken
         .collect();
     let added: Vec<AddedToken> = special.iter().map(|(s, _)| AddedToken::from(s.clone(), true)).collect();
     tokenizer.add_special_tokens(&added);
-    Ok(GgufTokenizer { tokenizer, bos_id: id("tokenizer.ggml.bos_token_id"), eos_id: id("tokenizer.ggml.eos_token_id"), special })
+    Ok(GgufTokenizer {
+        tokenizer,
+        bos_id: id("tokenizer.ggml.bos_token_id"),
+        eos_id: id("tokenizer.ggml.eos_token_id"),
+        special,
+    })
 }
 
 /// Reads only the metadata of a GGUF file and builds its tokenizer.
 pub fn from_gguf_file(path: &Path) -> Result<GgufTokenizer, Error> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::new(format!("{}: {e}", path.display())))?;
-    let content = gguf_file::Content::read(&mut f).map_err(|e| Error::new(format!("{}: not a GGUF file ({e})", path.display())))?;
+    let content = gguf_file::Content::read(&mut f)
+        .map_err(|e| Error::new(format!("{}: not a GGUF file ({e})", path.display())))?;
     from_metadata(&content.metadata)
 }
 

@@ -134,14 +134,19 @@ fn step_stats(raw: &[f32], chosen: u32, temperature: f32, z: Option<f64>) -> Ste
         }
     }
     let logprob = f64::from(raw[chosen as usize] - max) - sum1.ln();
-    StepStats { logprob: logprob as f32, entropy: entropy as f32, spike_entropy: if z.is_some() { spike as f32 } else { f32::NAN } }
+    StepStats {
+        logprob: logprob as f32,
+        entropy: entropy as f32,
+        spike_entropy: if z.is_some() { spike as f32 } else { f32::NAN },
+    }
 }
 
 impl Model {
     /// Loads a GGUF model (Llama architecture) on the CPU.
     pub fn load(gguf: &Path) -> Result<Model, Error> {
         let mut f = std::fs::File::open(gguf).map_err(|e| Error::new(format!("{}: {e}", gguf.display())))?;
-        let content = gguf_file::Content::read(&mut f).map_err(|e| Error::new(format!("{}: not a GGUF file ({e})", gguf.display())))?;
+        let content = gguf_file::Content::read(&mut f)
+            .map_err(|e| Error::new(format!("{}: not a GGUF file ({e})", gguf.display())))?;
         let tok = gguf_tokenizer::from_metadata(&content.metadata)?;
         let vocab = tok.tokenizer.get_vocab_size(true);
         let mut stop: Vec<u32> = tok.eos_id.into_iter().collect();
@@ -223,7 +228,10 @@ impl Model {
         if let Some(p) = processor {
             let v = p.config().vocab_size() as usize;
             if v != self.vocab {
-                return Err(Error::new(format!("the watermark is configured for vocab_size {v} but the model's logits have {}", self.vocab)));
+                return Err(Error::new(format!(
+                    "the watermark is configured for vocab_size {v} but the model's logits have {}",
+                    self.vocab
+                )));
             }
         }
         let prompt_ids = self.encode(&Self::chat_prompt(system, user))?;
@@ -249,7 +257,11 @@ impl Model {
         let steps_start = Instant::now();
         for _ in 0..max_tokens {
             if logits.len() != self.vocab {
-                return Err(Error::new(format!("the model returned {} logits for a vocabulary of {}", logits.len(), self.vocab)));
+                return Err(Error::new(format!(
+                    "the model returned {} logits for a vocabulary of {}",
+                    logits.len(),
+                    self.vocab
+                )));
             }
             if ids.len() < limits.min_tokens {
                 for &s in &self.stop {

@@ -42,7 +42,9 @@ impl Sampler {
     /// Picks a token from `logits` (already biased by the watermark, if any).
     pub fn sample(&mut self, logits: &[f32]) -> u32 {
         let p = self.params;
-        let best = |s: &[(f32, u32)]| s.iter().copied().fold((f32::NEG_INFINITY, 0u32), |b, x| if x.0 > b.0 { x } else { b }).1;
+        let best = |s: &[(f32, u32)]| {
+            s.iter().copied().fold((f32::NEG_INFINITY, 0u32), |b, x| if x.0 > b.0 { x } else { b }).1
+        };
         self.scratch.clear();
         self.scratch.extend(logits.iter().enumerate().filter(|(_, l)| l.is_finite()).map(|(i, &l)| (l, i as u32)));
         if self.scratch.is_empty() {

@@ -104,7 +104,8 @@ fn a_fixed_seed_reproduces_the_same_text() {
 #[test]
 fn a_processor_for_another_vocabulary_is_refused() {
     let mut model = Model::load(&gguf()).unwrap();
-    let processor = Processor::new(&Key::from_bytes([1; 32]), Config::new(Seeding::LeftHash, 0.25, 2.0, 32_000).unwrap());
+    let processor =
+        Processor::new(&Key::from_bytes([1; 32]), Config::new(Seeding::LeftHash, 0.25, 2.0, 32_000).unwrap());
     let err = model.generate("hi", None, 5, Sampling::default(), Some(&processor), |_| {}).unwrap_err();
     assert!(err.to_string().contains("vocab_size 32000"), "{err}");
 }

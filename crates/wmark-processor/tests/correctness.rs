@@ -202,7 +202,9 @@ fn non_finite_values_stay_as_they_are() {
 #[test]
 fn batch_equals_rows_serial_parallel_and_strided() {
     let key = Key::from_bytes([8; 32]);
-    for (seeding, vocab) in [(Seeding::LeftHash, 20_000usize), (Seeding::MinHash(3), 300), (Seeding::SelfHash(2), 20_000)] {
+    for (seeding, vocab) in
+        [(Seeding::LeftHash, 20_000usize), (Seeding::MinHash(3), 300), (Seeding::SelfHash(2), 20_000)]
+    {
         let p = Processor::new(&key, config(seeding, vocab as u32));
         let rows = 9;
         let contexts: Vec<Vec<u32>> = (0..rows).map(|r| vec![r as u32, 7, 11 * r as u32 + 1]).collect();
@@ -223,7 +225,13 @@ fn batch_equals_rows_serial_parallel_and_strided() {
         p.apply_batch(&mut caches, &ctx_refs, fortran.view_mut()).unwrap();
         assert_eq!(fortran, expected, "{seeding}, strided");
         // Candidate mode: 50 finite logits per row.
-        let sparse = Array2::from_shape_fn((rows, vocab), |(r, c)| if (c * 7 + r) % (vocab / 50) == 0 { c as f32 } else { f32::NEG_INFINITY });
+        let sparse = Array2::from_shape_fn((rows, vocab), |(r, c)| {
+            if (c * 7 + r) % (vocab / 50) == 0 {
+                c as f32
+            } else {
+                f32::NEG_INFINITY
+            }
+        });
         let mut expected = sparse.clone();
         for (r, mut row) in expected.rows_mut().into_iter().enumerate() {
             p.apply_finite(&mut cache, &contexts[r], row.as_slice_mut().unwrap()).unwrap();

@@ -58,7 +58,8 @@ fn count<R>(f: impl FnOnce() -> R) -> (R, usize) {
 fn warm_calls_do_not_allocate() {
     let key = Key::from_bytes([6; 32]);
     let vocab = 32_000u32;
-    for seeding in [Seeding::Unigram, Seeding::LeftHash, Seeding::MinHash(4), Seeding::Window(3), Seeding::SelfHash(4)] {
+    for seeding in [Seeding::Unigram, Seeding::LeftHash, Seeding::MinHash(4), Seeding::Window(3), Seeding::SelfHash(4)]
+    {
         for cache_bytes in [0usize, 3 * 32_000] {
             let p = Processor::builder()
                 .mask_cache_bytes(cache_bytes)

@@ -45,9 +45,13 @@ fn run(p: &Processor, shared: Option<&SharedProcessor>, thread: usize) -> u64 {
 #[test]
 fn eight_threads_agree_with_one() {
     let key = Key::from_bytes([5; 32]);
-    for (seeding, cache_bytes) in [(Seeding::LeftHash, 0usize), (Seeding::MinHash(4), 1 << 16), (Seeding::SelfHash(3), 0)] {
+    for (seeding, cache_bytes) in
+        [(Seeding::LeftHash, 0usize), (Seeding::MinHash(4), 1 << 16), (Seeding::SelfHash(3), 0)]
+    {
         let p = Arc::new(
-            Processor::builder().mask_cache_bytes(cache_bytes).build(&key, Config::new(seeding, 0.25, 2.0, VOCAB).unwrap()),
+            Processor::builder()
+                .mask_cache_bytes(cache_bytes)
+                .build(&key, Config::new(seeding, 0.25, 2.0, VOCAB).unwrap()),
         );
         let serial: Vec<u64> = (0..THREADS).map(|t| run(&p, None, t)).collect();
         let shared = Arc::new(SharedProcessor::new((*p).clone()));
