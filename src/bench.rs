@@ -202,8 +202,150 @@ pub fn report(out: &mut impl std::io::Write, json: bool, seconds: f64) -> crate:
             )?;
         }
     }
+    detector_rows(out, json)?;
     if !json {
         writeln!(out, "measured in {:.1} s", started.elapsed().as_secs_f64())?;
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// One line of `wmark bench --json` for the detector: throughput on one core.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DetectorBenchRow {
+    /// [`BENCH_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// `detect_ids` (token ids in, report out), `tokenize` (normalise and tokenise only) or
+    /// `detect_text` (text in, report out).
+    pub op: &'static str,
+    /// The seeding rule (null for `tokenize`).
+    pub scheme: Option<String>,
+    /// Vocabulary size.
+    pub vocab: u32,
+    /// Tokens per run.
+    pub tokens: u64,
+    /// Bytes of text per run (0 for ids).
+    pub bytes: u64,
+    /// Median wall time of one run, in nanoseconds (3 runs).
+    pub median_ns: u64,
+    /// `tokens` over the median time.
+    pub tokens_per_second: f64,
+    /// For `detect_text`: its throughput over `tokenize`'s on the same text.
+    pub ratio_to_tokenizer: Option<f64>,
+}
+
+/// The median of three timed runs of `f`.
+fn median3(mut f: impl FnMut()) -> Duration {
+    let mut t: Vec<Duration> = (0..3)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed()
+        })
+        .collect();
+    t.sort();
+    t[1]
+}
+
+/// The detector's rows: ids through the scorer (tuple dedup, one key, `lefthash`, V =
+/// 128,256, 10^6 pseudo-random ids) and, when the asset cache has them, 2 MB of State of the
+/// Union text through the Llama 3 tokenizer alone and through the whole detector.
+fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Result<()> {
+    use wmark_detect::{Detector, Options, TextTokenizer};
+    let vocab = 128_256;
+    let config = Config::new(Seeding::LeftHash, 0.25, 2.0, vocab).expect("valid configuration");
+    let detector = Detector::new(&[Key::from_bytes([7; 32])], config, Options::default())?;
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let ids: Vec<u32> = (0..1_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % u64::from(vocab)) as u32
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let t = median3(|| {
+        detector.detect_ids(&ids, 0).expect("ids in range");
+    });
+    rows.push(row("detect_ids", Some("lefthash"), vocab, ids.len() as u64, 0, t, None));
+
+    let cache = wmark_lm::assets::cache_dir();
+    let tok_path = cache.join("tokenizers/llama3/tokenizer.json");
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(cache.join("sotu"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut text = String::new();
+    for f in files {
+        if text.len() >= 2_000_000 {
+            break;
+        }
+        text.push_str(&std::fs::read_to_string(&f).unwrap_or_default());
+    }
+    if tok_path.exists() && !text.is_empty() {
+        let tok = TextTokenizer::from_file(&tok_path)?;
+        let detector =
+            Detector::new(&[Key::from_bytes([7; 32])], config, Options::default())?.with_tokenizer(tok.clone())?;
+        let opts = wmark_detect::normalize::Options::default();
+        let mut tokens = 0u64;
+        let tt = median3(|| {
+            tokens =
+                tok.encode_ids(wmark_detect::normalize::normalize(&text, &opts).text()).expect("encodes").len() as u64;
+        });
+        let td = median3(|| {
+            detector.detect_text(&text, None).expect("detects");
+        });
+        rows.push(row("tokenize", None, vocab, tokens, text.len() as u64, tt, None));
+        let ratio = tt.as_secs_f64() / td.as_secs_f64();
+        rows.push(row("detect_text", Some("lefthash"), vocab, tokens, text.len() as u64, td, Some(ratio)));
+    } else if !json {
+        writeln!(
+            out,
+            "(text rows skipped: {} or State of the Union texts missing; run scripts/fetch-assets)",
+            tok_path.display()
+        )?;
+    }
+    if !json {
+        writeln!(
+            out,
+            "detector, one core: {:<12} {:>8} {:>9} {:>10} {:>14} {:>10}",
+            "op", "vocab", "tokens", "median", "tokens/s", "vs tokenize"
+        )?;
+    }
+    for r in rows {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(&r).expect("bench rows serialise"))?;
+        } else {
+            let ratio = r.ratio_to_tokenizer.map_or_else(String::new, |x| format!("{x:.2}"));
+            let median = format!("{:.2?}", Duration::from_nanos(r.median_ns));
+            writeln!(
+                out,
+                "detector, one core: {:<12} {:>8} {:>9} {median:>10} {:>14.0} {ratio:>10}",
+                r.op, r.vocab, r.tokens, r.tokens_per_second
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn row(
+    op: &'static str,
+    scheme: Option<&str>,
+    vocab: u32,
+    tokens: u64,
+    bytes: u64,
+    t: Duration,
+    ratio_to_tokenizer: Option<f64>,
+) -> DetectorBenchRow {
+    DetectorBenchRow {
+        schema_version: BENCH_SCHEMA_VERSION,
+        op,
+        scheme: scheme.map(str::to_string),
+        vocab,
+        tokens,
+        bytes,
+        median_ns: t.as_nanos() as u64,
+        tokens_per_second: tokens as f64 / t.as_secs_f64(),
+        ratio_to_tokenizer,
+    }
 }

@@ -1,6 +1,6 @@
 //! The commands: each takes validated settings and returns an exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,6 +12,7 @@ use crate::config_file::ConfigFile;
 use crate::fail::{Fail, Result};
 use crate::input::{self, Body, Doc, Format};
 use crate::output;
+use crate::progress::Progress;
 use crate::settings::{load_key, KeyArgs, SchemeArgs};
 
 /// Documents detected per parallel batch: bounds memory on large inputs.
@@ -158,18 +159,6 @@ pub struct DetectOpts {
     pub html: Option<PathBuf>,
 }
 
-fn progress(enabled: bool) -> indicatif::ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {pos} documents, {per_sec} [{elapsed}]")
-            .expect("valid template"),
-    );
-    pb
-}
-
 /// One document through one detector; an error names the document.
 fn detect_doc(detector: &Detector, d: &Doc) -> Result<Report> {
     match &d.body {
@@ -207,7 +196,7 @@ pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<Exit
     }
     let color = o.highlight && output::colors_enabled();
     let mut out = std::io::stdout().lock();
-    let pb = progress(!o.highlight);
+    let mut pb = Progress::new(!o.highlight, "documents");
     let (mut found, mut errors) = (false, 0usize);
     let mut html_docs = Vec::new();
     let mut docs = input::documents(&o.files, &o.format).peekable();
@@ -224,15 +213,16 @@ pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<Exit
         }
         let results = run_batch(&detector, &batch);
         for (doc, result) in batch.into_iter().zip(results) {
-            pb.inc(1);
             let mut report = match result {
                 Ok(r) => r,
                 Err(e) => {
+                    pb.add(0);
                     pb.suspend(|| eprintln!("wmark: {e}"));
                     errors += 1;
                     continue;
                 }
             };
+            pb.add(report.tokens);
             found |= report.verdict == Verdict::Watermarked;
             if o.json {
                 // Per-token flags are for --highlight and --html, not for the JSON lines.
@@ -250,7 +240,7 @@ pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<Exit
             }
         }
     }
-    pb.finish_and_clear();
+    pb.finish();
     if let Some(path) = &o.html {
         std::fs::write(path, output::html_page(&html_docs)).map_err(|e| Fail::io(path, &e))?;
         eprintln!("wrote {}", path.display());
@@ -286,7 +276,7 @@ pub fn calibrate(
         return Err(Fail::usage("no corpus files found"));
     }
     let mut stats = crate::calibration::Tally::default();
-    let pb = progress(true);
+    let mut pb = Progress::new(true, "documents");
     let mut docs = input::documents(&files, &format).peekable();
     let mut errors = 0usize;
     while docs.peek().is_some() {
@@ -304,9 +294,11 @@ pub fn calibrate(
         let pairs: Vec<Result<(Report, Report)>> =
             batch.par_iter().map(|d| Ok((detect_doc(&tuple, d)?, detect_doc(&none, d)?))).collect();
         for (d, p) in batch.iter().zip(pairs) {
-            pb.inc(1);
             match p {
-                Ok((t, n)) => stats.add(&d.source, &t, &n),
+                Ok((t, n)) => {
+                    pb.add(t.tokens);
+                    stats.add(&d.source, &t, &n)
+                }
                 Err(e) => {
                     pb.suspend(|| eprintln!("wmark: {e}"));
                     errors += 1;
@@ -314,7 +306,7 @@ pub fn calibrate(
             }
         }
     }
-    pb.finish_and_clear();
+    pb.finish();
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", stats.to_json())?;

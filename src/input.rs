@@ -147,7 +147,7 @@ fn kind(v: &serde_json::Value) -> &'static str {
 /// mixed-script homoglyphs mapped), then encoded. Errors name `source`.
 pub fn encode_text(tokenizer: &TextTokenizer, text: &str, source: &str) -> Result<Vec<u32>> {
     let norm = normalize(text, &NormalizeOptions::default());
-    Ok(tokenizer.encode(norm.text()).map_err(|e| Fail::usage(format!("{source}: {e}")))?.ids)
+    tokenizer.encode_ids(norm.text()).map_err(|e| Fail::usage(format!("{source}: {e}")))
 }
 
 /// Every regular file under `path` (recursively for directories), sorted; `-` as is.

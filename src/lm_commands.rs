@@ -240,26 +240,18 @@ fn generate_batch(
             todo.len()
         );
     }
-    let started = std::time::Instant::now();
-    let mut tokens = 0usize;
-    for (i, job) in todo.iter().enumerate() {
+    let mut progress = crate::progress::Progress::new(true, "answers");
+    for job in &todo {
         let sampling = Sampling { seed: job.seed, ..o.sampling };
         let system = job.system.as_deref().or(o.system.as_deref());
         let g = model.generate_with(&job.prompt, system, o.limits, sampling, watermark.map(|(p, _)| p), |_| {})?;
-        tokens += g.ids.len();
         let line = answer_json(Some(&job.id), &job.prompt, system, &g, model, watermark, o, sampling);
         // One write per line, flushed: an interrupted run loses at most the answer in progress.
         sink.write_all(format!("{line}\n").as_bytes())?;
         sink.flush()?;
-        eprintln!(
-            "[{}/{}] {}: {} tokens, {:.1} tokens/s over the run",
-            i + 1,
-            todo.len(),
-            job.id,
-            g.ids.len(),
-            tokens as f64 / started.elapsed().as_secs_f64().max(1e-9)
-        );
+        progress.add(g.ids.len() as u64);
     }
+    progress.finish();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -22,6 +22,7 @@ mod calibration;
 mod commands;
 mod lm_commands;
 mod output;
+mod progress;
 mod radioactive_cmd;
 use wmark_detect::Dedup;
 

@@ -10,6 +10,7 @@ use wmark_detect::{Dedup, TextTokenizer};
 use crate::fail::{Fail, Result};
 use crate::input::{self, Body, Format};
 use crate::output::format_p;
+use crate::progress::Progress;
 use crate::settings::{KeyArgs, SchemeArgs};
 
 /// Options of `wmark radioactive`.
@@ -39,13 +40,17 @@ fn feed(
     path: &PathBuf,
     format: &Format,
     tokenizer: Option<&TextTokenizer>,
+    what: &str,
     mut add: impl FnMut(&[u32]) -> std::result::Result<(), wmark_detect::Error>,
 ) -> Result<()> {
+    let mut progress = Progress::new(true, what);
     for item in input::documents(std::slice::from_ref(path), format) {
         let doc = item?;
         let ids = ids_of(doc.body, tokenizer, &doc.source)?;
         add(&ids).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?;
+        progress.add(ids.len() as u64);
     }
+    progress.finish();
     Ok(())
 }
 
@@ -58,12 +63,12 @@ pub fn radioactive(keys: &KeyArgs, scheme: &SchemeArgs, o: RadioactiveOpts) -> R
     let mut test = Radioactivity::new(&key_list, s.config, options)?;
     let tok = s.tokenizer.as_ref();
     if let Some(p) = &o.prompts {
-        feed(p, &o.format, tok, |ids| test.add_prompt(ids))?;
+        feed(p, &o.format, tok, "prompts", |ids| test.add_prompt(ids))?;
     }
     if let Some(f) = &o.filter {
-        feed(f, &o.format, tok, |ids| test.add_teacher(ids))?;
+        feed(f, &o.format, tok, "teacher documents", |ids| test.add_teacher(ids))?;
     }
-    feed(&o.answers, &o.format, tok, |ids| test.add_answer(ids))?;
+    feed(&o.answers, &o.format, tok, "answers", |ids| test.add_answer(ids))?;
     let r = test.finish();
     let mut out = std::io::stdout().lock();
     if o.json {

@@ -14,7 +14,10 @@ fn bench_json_lines() {
     let out = wmark(d.path()).args(["bench", "--seconds", "0.5", "--json"]).assert().success().get_output().clone();
     let lines = json_lines(&out);
     assert!(lines.len() > 10, "{} lines", lines.len());
+    let (detector, lines): (Vec<Value>, Vec<Value>) =
+        lines.into_iter().partition(|l| ["detect_ids", "tokenize", "detect_text"].contains(&l["op"].as_str().unwrap()));
     for l in &lines {
+        assert_eq!(l["schema_version"], 1, "{l}");
         for f in ["op", "scheme", "vocab", "batch", "mode", "median_ns", "ratio_to_memory_pass"] {
             assert!(l.get(f).is_some(), "{f} missing: {l}");
         }
@@ -27,6 +30,14 @@ fn bench_json_lines() {
         assert!(m["scheme"].is_null() && m["ratio_to_memory_pass"] == 1.0, "{m}");
     }
     assert!(lines.iter().any(|l| l["op"] == "processor_step" && l["scheme"] == "lefthash" && l["vocab"] == 128_256));
+    // The detector's rows: ids, and (the assets are fetched) the tokenizer and text detection.
+    let ops: Vec<&str> = detector.iter().map(|l| l["op"].as_str().unwrap()).collect();
+    assert_eq!(ops, ["detect_ids", "tokenize", "detect_text"]);
+    for l in &detector {
+        assert!(l["tokens"].as_u64().unwrap() > 100_000 && l["tokens_per_second"].as_f64().unwrap() > 0.0, "{l}");
+    }
+    assert!(detector[2]["ratio_to_tokenizer"].as_f64().unwrap() > 0.0);
+    assert_eq!(detector[1]["tokens"], detector[2]["tokens"], "the same text");
 }
 
 #[test]
@@ -38,6 +49,7 @@ fn bench_table() {
     assert!(lines[0].starts_with("wmark ") && lines[0].contains("processor speed"), "{s}");
     assert!(lines.iter().any(|l| l.starts_with("scheme ") && l.contains("ratio")), "{s}");
     assert!(lines.iter().any(|l| l.starts_with("lefthash ") && l.contains("exact-cold")), "{s}");
+    assert!(lines.iter().any(|l| l.starts_with("detector, one core: detect_ids")), "{s}");
     assert!(lines.last().unwrap().starts_with("measured in "), "{s}");
 }
 

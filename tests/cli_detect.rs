@@ -102,6 +102,75 @@ fn detect_reads_standard_input_with_dash_or_without_files() {
     assert!(lines[1].starts_with("-:2: watermarked"), "{s}");
 }
 
+/// A JSONL corpus on stdin: one report per line, in input order, none lost, the watermarked
+/// lines found where they are, bad lines reported in place.
+#[test]
+fn detect_a_jsonl_corpus_on_stdin_reports_every_line_in_order() {
+    let d = tmp();
+    let _ = keygen_with_config(d.path());
+    let key = d.path().join("k.key");
+    let text = human_text();
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for i in 0..300usize {
+        if i % 50 == 7 {
+            input.push_str("{\"text\": 17}\n");
+            expected.push("error");
+        } else if i % 10 == 3 {
+            input.push_str(&format!(
+                "{{\"ids\": {}, \"text\": \"\"}}\n",
+                ids_json(&watermarked_ids(&key, 60, i as u64))
+            ));
+            expected.push("ids");
+        } else {
+            let start = (i * 37) % (words.len() - 40);
+            let doc = words[start..start + 30 + i % 10].join(" ");
+            input.push_str(&serde_json::json!({ "id": i, "text": doc }).to_string());
+            input.push('\n');
+            expected.push("text");
+        }
+    }
+    // Text documents through the configuration's tokenizer.
+    let out = wmark(d.path())
+        .args(["detect", "--config", "wmark.toml", "--key", "k.key", "--jsonl", "text", "--json"])
+        .write_stdin(input.clone())
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let reports = json_lines(&out);
+    let errors = stderr_of(&out);
+    assert_eq!(reports.len() + errors.lines().count(), 300, "every line is reported once");
+    let mut next = 0;
+    for r in &reports {
+        let line: usize = r["source"].as_str().unwrap().strip_prefix("-:").unwrap().parse().unwrap();
+        assert!(line > next, "reports in input order: {line} after {next}");
+        next = line;
+        assert_ne!(expected[line - 1], "error");
+    }
+    for (i, e) in errors.lines().enumerate() {
+        assert!(e.starts_with(&format!("wmark: -:{}: expected a string", 8 + 50 * i)), "{e}");
+    }
+    // The same lines as token ids: the watermarked ones, and only they, are found.
+    let out = wmark(d.path())
+        .args(["detect", "--config", "wmark.toml", "--key", "k.key", "--jsonl", "ids", "--ids", "--json"])
+        .write_stdin(input)
+        .assert()
+        .code(2) // the text lines have no "ids" field: reported in place, exit 2
+        .get_output()
+        .clone();
+    let reports = json_lines(&out);
+    assert_eq!(reports.len() + stderr_of(&out).lines().count(), 300);
+    let found: Vec<usize> = reports
+        .iter()
+        .filter(|r| r["verdict"] == "watermarked")
+        .map(|r| r["source"].as_str().unwrap().strip_prefix("-:").unwrap().parse().unwrap())
+        .collect();
+    let wanted: Vec<usize> = (1..=300).filter(|&l| expected[l - 1] == "ids").collect();
+    assert_eq!(found, wanted);
+}
+
 #[test]
 fn detect_jsonl_text_field_uses_the_configs_tokenizer() {
     let d = tmp();

@@ -101,7 +101,7 @@ impl PyDetector {
                     error(Kind::Input, "text input needs a tokenizer; give Detector(tokenizer=...), or give token ids")
                 })?;
                 let norm = normalize(&t, &self.normalize_options());
-                Ok(tok.encode(norm.text()).map_err(errors::detect)?.ids)
+                tok.encode_ids(norm.text()).map_err(errors::detect)
             }
         }
     }

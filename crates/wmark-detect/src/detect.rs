@@ -119,26 +119,32 @@ impl Detector {
             .as_ref()
             .ok_or_else(|| Error::input("detecting text needs a tokenizer; give one, or give token ids"))?;
         let norm = normalize(text, &self.options.normalize);
-        let enc = tokenizer.encode(norm.text())?;
-        let mut ids = Vec::new();
-        if let Some(p) = prompt {
-            let p = normalize(p, &self.options.normalize);
-            ids = tokenizer.encode(p.text())?.ids;
-        }
+        let mut ids = match prompt {
+            Some(p) => tokenizer.encode_ids(normalize(p, &self.options.normalize).text())?,
+            None => Vec::new(),
+        };
         let context = ids.len();
-        ids.extend_from_slice(&enc.ids);
-        // Byte offsets in the normalised text → char offsets in the original.
-        let mut cursor = CharCursor::new(text);
-        let chars = enc
-            .offsets
-            .iter()
-            .map(|&(a, b)| {
-                let r = norm.original_range(a..b);
-                let start = cursor.at(r.start);
-                (start, cursor.at(r.end))
-            })
-            .collect();
-        self.run(Prepared { ids, context, chars: Some(chars), normalized: norm.changed() })
+        // Offsets are kept only when a span or the token flags will show them: then byte
+        // offsets in the normalised text become char offsets in the original, in one pass.
+        let chars = if self.options.windows || self.options.token_flags {
+            let enc = tokenizer.encode(norm.text())?;
+            ids.extend_from_slice(&enc.ids);
+            let mut cursor = CharCursor::new(text);
+            let chars = enc
+                .offsets
+                .iter()
+                .map(|&(a, b)| {
+                    let r = norm.original_range(a..b);
+                    let start = cursor.at(r.start);
+                    (start, cursor.at(r.end))
+                })
+                .collect();
+            Some(chars)
+        } else {
+            ids.extend_from_slice(&tokenizer.encode_ids(norm.text())?);
+            None
+        };
+        self.run(Prepared { ids, context, chars, normalized: norm.changed() })
     }
 
     /// Tests token ids. The first `context` ids are a prompt or prefix: context only, not

@@ -120,3 +120,20 @@ fn the_scripts_and_the_crates_agree_on_the_asset_cache() {
     let printed = String::from_utf8(out.stdout).unwrap();
     assert_eq!(std::path::PathBuf::from(printed.trim_end()), wmark_lm::assets::cache_dir());
 }
+
+/// SmolLM2's tokenizer (rebuilt from the GGUF) is chunked for long texts, and chunking
+/// changes no id on real text.
+#[test]
+fn the_smollm2_tokenizer_encodes_long_texts_in_chunks_with_the_same_ids() {
+    let cache = wmark_lm::assets::cache_dir();
+    let tok = TextTokenizer::from_file(&wmark_lm::assets::ensure_smollm2_tokenizer(&cache).unwrap()).unwrap();
+    assert!(tok.encodes_in_chunks());
+    let dir = cache.join("sotu");
+    let mut text = String::new();
+    for name in
+        ["1790_george_washington_n", "1861_abraham_lincoln_r", "1934_franklin_d_roosevelt_d", "2001_george_w_bush_r"]
+    {
+        text.push_str(&std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap());
+    }
+    assert_eq!(tok.encode_chunked(&text, 997).unwrap(), tok.encode_chunked(&text, usize::MAX / 4).unwrap());
+}
