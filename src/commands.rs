@@ -340,7 +340,7 @@ pub fn tokenize(files: &[PathBuf], jsonl: Option<String>, decode: bool, tokenize
                 serde_json::Value::from(tok.decode(&ids).map_err(|e| Fail::usage(format!("{}: {e}", doc.source)))?)
                     .to_string()
             }
-            Body::Text(t) => serde_json::json!(input::encode_text(&tok, &t, &doc.source)?).to_string(),
+            Body::Text(t) => serde_json::to_string(&input::encode_text(&tok, &t, &doc.source)?).expect("ids serialise"),
         };
         writeln!(out, "{line}")?;
     }

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use wmark_detect::normalize::{normalize, Options as NormalizeOptions};
+use wmark_detect::normalize::Options as NormalizeOptions;
 use wmark_detect::TextTokenizer;
 
 use crate::fail::{Fail, Result};
@@ -146,8 +146,10 @@ fn kind(v: &serde_json::Value) -> &'static str {
 /// The ids the detector scores for `text`: normalised (NFC, invisible characters removed,
 /// mixed-script homoglyphs mapped), then encoded. Errors name `source`.
 pub fn encode_text(tokenizer: &TextTokenizer, text: &str, source: &str) -> Result<Vec<u32>> {
-    let norm = normalize(text, &NormalizeOptions::default());
-    tokenizer.encode_ids(norm.text()).map_err(|e| Fail::usage(format!("{source}: {e}")))
+    tokenizer
+        .encode_normalized_ids(text, &NormalizeOptions::default(), wmark_detect::CHUNK_BYTES)
+        .map(|(ids, _)| ids)
+        .map_err(|e| Fail::usage(format!("{source}: {e}")))
 }
 
 /// Every regular file under `path` (recursively for directories), sorted; `-` as is.

@@ -242,6 +242,16 @@ fn text_input_without_a_tokenizer_is_refused_with_a_hint() {
         let err = stderr_of(&out);
         assert!(err.contains("--tokenizer") || err.contains("fetch-assets"), "no hint: {err}");
     }
+    // With a tokenizer given, detection needs no model file: the empty cache has no GGUF.
+    wmark(d.path())
+        .env("WMARK_CACHE_DIR", empty_cache.path())
+        .args(["detect", "--key", "k.key", "--tokenizer"])
+        .arg(tokenizer())
+        .arg("speech.txt")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::starts_with("speech.txt: not_watermarked"));
+    assert_eq!(std::fs::read_dir(empty_cache.path()).unwrap().count(), 0, "nothing fetched or written");
     // A config without a tokenizer is not enough for text either.
     wmark(d.path())
         .args(["keygen", "--out", "k2.key", "--write-config", "c.toml", "--vocab-size", "128256"])

@@ -44,8 +44,10 @@ impl Key {
         Key { bytes }
     }
 
-    /// The secret bytes. Handle with care: anything that copies them should wipe its copy.
-    pub fn as_bytes(&self) -> &[u8; 32] {
+    /// The secret bytes, for code that must hand them to another implementation (a test
+    /// vector, a hardware module). Anyone who reads them can forge and strip the watermark;
+    /// anything that copies them should wipe its copy. The library itself never needs this.
+    pub fn dangerous_expose_secret_bytes(&self) -> &[u8; 32] {
         &self.bytes
     }
 

@@ -30,6 +30,6 @@ mod watermark;
 pub use config::{Config, Seeding, MAX_H};
 pub use error::Error;
 pub use key::{Key, KeyId, KEY_FILE_PREFIX};
-pub use mask::{pack_below, pack_below_naive, pack_below_portable, GreenMask};
+pub use mask::{pack_below, GreenMask};
 pub use stream::{KeyStream, Seed};
 pub use watermark::{Seeder, Watermark};

@@ -128,18 +128,44 @@ fn pack_below_swar(bytes: &[u8; 64], threshold: u8) -> u64 {
     out
 }
 
-/// The portable SWAR packing (the fallback off x86-64), exposed for its tests.
-#[doc(hidden)]
-pub fn pack_below_portable(bytes: &[u8; 64], threshold: u8) -> u64 {
-    pack_below_swar(bytes, threshold)
-}
-
-/// The plain loop [`pack_below`] must agree with.
-#[doc(hidden)]
-pub fn pack_below_naive(bytes: &[u8; 64], threshold: u8) -> u64 {
+/// The plain loop [`pack_below`] must agree with (a test oracle).
+#[cfg(test)]
+fn pack_below_naive(bytes: &[u8; 64], threshold: u8) -> u64 {
     let mut w = 0u64;
     for (i, &b) in bytes.iter().enumerate() {
         w |= u64::from(b < threshold) << i;
     }
     w
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{pack_below, pack_below_naive, pack_below_swar};
+
+    proptest! {
+        #[test]
+        fn swar_pack_matches_plain_loop(
+            bytes in proptest::collection::vec(
+                prop_oneof![any::<u8>(), prop::sample::select(vec![0u8, 1, 63, 64, 65, 127, 128, 129, 254, 255])],
+                64),
+            threshold in 1u8..=255,
+        ) {
+            let block: [u8; 64] = bytes.try_into().unwrap();
+            prop_assert_eq!(pack_below(&block, threshold), pack_below_naive(&block, threshold));
+            prop_assert_eq!(pack_below_swar(&block, threshold), pack_below_naive(&block, threshold));
+        }
+    }
+
+    #[test]
+    fn swar_pack_every_threshold_and_byte() {
+        for threshold in 1u8..=255 {
+            for start in (0u16..256).step_by(64) {
+                let block: [u8; 64] = std::array::from_fn(|i| (start + i as u16) as u8);
+                assert_eq!(pack_below(&block, threshold), pack_below_naive(&block, threshold));
+                assert_eq!(pack_below_swar(&block, threshold), pack_below_naive(&block, threshold));
+            }
+        }
+    }
 }

@@ -38,7 +38,7 @@ impl std::fmt::Debug for Watermark {
 impl Watermark {
     /// Compiles `key` and `config`.
     pub fn new(key: &Key, config: Config) -> Watermark {
-        let keyed = HmacSha256::new_from_slice(key.as_bytes()).expect("HMAC accepts 32-byte keys");
+        let keyed = HmacSha256::new_from_slice(key.dangerous_expose_secret_bytes()).expect("HMAC accepts 32-byte keys");
         let mut seed_mac = keyed.clone();
         seed_mac.update(DOMAIN);
         seed_mac.update(config.seeding().to_string().as_bytes());

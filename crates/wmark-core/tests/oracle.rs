@@ -236,31 +236,3 @@ fn account_keys_are_distinct_and_stable() {
     assert_eq!(a, master.derive_account("acme"));
     assert_ne!(a.id(), b.id());
 }
-
-proptest! {
-    #[test]
-    fn swar_pack_matches_plain_loop(
-        bytes in proptest::collection::vec(
-            prop_oneof![any::<u8>(), prop::sample::select(vec![0u8, 1, 63, 64, 65, 127, 128, 129, 254, 255])],
-            64),
-        threshold in 1u8..=255,
-    ) {
-        let block: [u8; 64] = bytes.try_into().unwrap();
-        prop_assert_eq!(wmark_core::pack_below(&block, threshold), wmark_core::pack_below_naive(&block, threshold));
-        prop_assert_eq!(wmark_core::pack_below_portable(&block, threshold), wmark_core::pack_below_naive(&block, threshold));
-    }
-}
-
-#[test]
-fn swar_pack_every_threshold_and_byte() {
-    for threshold in 1u8..=255 {
-        for start in (0u16..256).step_by(64) {
-            let block: [u8; 64] = std::array::from_fn(|i| (start + i as u16) as u8);
-            assert_eq!(wmark_core::pack_below(&block, threshold), wmark_core::pack_below_naive(&block, threshold));
-            assert_eq!(
-                wmark_core::pack_below_portable(&block, threshold),
-                wmark_core::pack_below_naive(&block, threshold)
-            );
-        }
-    }
-}

@@ -49,7 +49,7 @@ fn spec_examples_hold() {
         let context: Vec<u32> = f["context"].split(' ').map(|t| t.parse().unwrap()).collect();
         let candidate: u32 = f.get("candidate").map_or(0, |c| c.parse().unwrap());
 
-        let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
+        let mut mac = Hmac::<Sha256>::new_from_slice(key.dangerous_expose_secret_bytes()).unwrap();
         mac.update(&unhex(&f["hmac_message"]));
         let from_message: [u8; 32] = mac.finalize().into_bytes().into();
         let seed = wm.candidate_seed(&context, candidate).unwrap();

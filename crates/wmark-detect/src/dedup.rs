@@ -102,7 +102,50 @@ pub trait DedupSet {
 /// The exact set: full 16-byte fingerprints.
 #[derive(Clone, Debug, Default)]
 pub struct ExactSet {
-    seen: HashSet<u128>,
+    seen: HashSet<u128, BuildFold>,
+}
+
+/// Fingerprints are already uniformly distributed (bytes of an HMAC output, or FNV lanes):
+/// hashing one is folding its halves with a per-set random seed and one multiply, instead of
+/// running SipHash over 16 bytes. Keyed fingerprints cannot be steered by a text's author;
+/// the seed keeps the unkeyed ones (`selfhash` contexts) from landing in chosen buckets.
+#[derive(Clone, Copy, Debug)]
+struct BuildFold(u64);
+
+impl Default for BuildFold {
+    fn default() -> BuildFold {
+        use std::hash::BuildHasher;
+        BuildFold(std::collections::hash_map::RandomState::new().hash_one(0x5eed_u64) | 1)
+    }
+}
+
+impl std::hash::BuildHasher for BuildFold {
+    type Hasher = FoldHasher;
+
+    fn build_hasher(&self) -> FoldHasher {
+        FoldHasher(self.0)
+    }
+}
+
+/// See [`BuildFold`].
+#[derive(Clone, Copy, Debug, Default)]
+struct FoldHasher(u64);
+
+impl std::hash::Hasher for FoldHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(FOLD);
+        }
+    }
+
+    fn write_u128(&mut self, fp: u128) {
+        let x = ((fp as u64) ^ self.0).wrapping_mul(FOLD) ^ ((fp >> 64) as u64);
+        self.0 = x.wrapping_mul(self.0);
+    }
 }
 
 impl ExactSet {

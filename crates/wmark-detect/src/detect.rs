@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::normalize::{self, normalize};
 use crate::report::{KeyResult, Report, Span, TokenFlag, Verdict, SCHEMA_VERSION};
 use crate::score::{Scorer, Scoring, Tally};
-use crate::tokenize::TextTokenizer;
+use crate::tokenize::{TextTokenizer, CHUNK_BYTES};
 use crate::verdict::{check_alpha, decide, Outcome};
 use crate::window::best_window;
 
@@ -118,7 +118,6 @@ impl Detector {
             .tokenizer
             .as_ref()
             .ok_or_else(|| Error::input("detecting text needs a tokenizer; give one, or give token ids"))?;
-        let norm = normalize(text, &self.options.normalize);
         let mut ids = match prompt {
             Some(p) => tokenizer.encode_ids(normalize(p, &self.options.normalize).text())?,
             None => Vec::new(),
@@ -126,7 +125,9 @@ impl Detector {
         let context = ids.len();
         // Offsets are kept only when a span or the token flags will show them: then byte
         // offsets in the normalised text become char offsets in the original, in one pass.
-        let chars = if self.options.windows || self.options.token_flags {
+        // Otherwise the text is normalised and encoded chunk by chunk, in bounded memory.
+        let (chars, normalized) = if self.options.windows || self.options.token_flags {
+            let norm = normalize(text, &self.options.normalize);
             let enc = tokenizer.encode(norm.text())?;
             ids.extend_from_slice(&enc.ids);
             let mut cursor = CharCursor::new(text);
@@ -139,12 +140,17 @@ impl Detector {
                     (start, cursor.at(r.end))
                 })
                 .collect();
-            Some(chars)
+            (Some(chars), norm.changed())
         } else {
-            ids.extend_from_slice(&tokenizer.encode_ids(norm.text())?);
-            None
+            let (text_ids, changed) = tokenizer.encode_normalized_ids(text, &self.options.normalize, CHUNK_BYTES)?;
+            if ids.is_empty() {
+                ids = text_ids;
+            } else {
+                ids.extend_from_slice(&text_ids);
+            }
+            (None, changed)
         };
-        self.run(Prepared { ids, context, chars, normalized: norm.changed() })
+        self.run(Prepared { ids, context, chars, normalized })
     }
 
     /// Tests token ids. The first `context` ids are a prompt or prefix: context only, not
@@ -188,7 +194,7 @@ impl Detector {
         if self.options.windows {
             // Scored units of the best key, and which token each one is.
             let (units, at): (Vec<bool>, Vec<usize>) =
-                r.status.iter().enumerate().filter(|(_, s)| s.is_scored()).map(|(i, _)| (r.green[i], i)).unzip();
+                r.status().iter().enumerate().filter(|(_, s)| s.is_scored()).map(|(i, _)| (r.green()[i], i)).unzip();
             if let Some(w) = best_window(&units, gamma) {
                 let (token_start, token_end) = (at[w.start], at[w.end - 1] + 1);
                 let (char_start, char_end) = match &input.chars {
@@ -210,11 +216,11 @@ impl Detector {
         }
 
         let token_flags = self.options.token_flags.then(|| {
-            (0..r.status.len())
+            (0..r.status().len())
                 .map(|i| TokenFlag {
                     id: input.ids[input.context + i],
-                    status: r.status[i],
-                    green: r.green[i],
+                    status: r.status()[i],
+                    green: r.green()[i],
                     char_start: input.chars.as_ref().map(|c| c[i].0),
                     char_end: input.chars.as_ref().map(|c| c[i].1),
                 })
@@ -240,8 +246,8 @@ impl Detector {
             key_id: scorer.key_id(best).to_string(),
             gamma_effective: gamma,
             tokens,
-            scored: r.scored,
-            green: r.greens,
+            scored: r.scored(),
+            green: r.greens(),
             p_value: 10f64.powf(log10_p),
             log10_p,
             z: kind.z(&tallies[best]),

@@ -35,4 +35,4 @@ pub use detect::{Detector, Options, DEFAULT_ALPHA};
 pub use error::Error;
 pub use report::{KeyResult, Report, Span, TokenFlag, Verdict, SCHEMA_VERSION};
 pub use score::{Score, ScoreKind, Scorer, Status, Tally};
-pub use tokenize::{Encoding, TextTokenizer};
+pub use tokenize::{Encoding, TextTokenizer, CHUNK_BYTES};

@@ -376,20 +376,36 @@ impl Scorer {
 /// detector uses.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scoring {
-    /// One entry per walked position, in order.
-    pub status: Vec<Status>,
-    /// Colour of each position (false where there was no context to decide). A repeat's
-    /// colour is computed too, for highlighting.
-    pub green: Vec<bool>,
-    /// Units scored, T.
-    pub scored: u64,
-    /// Scored units that are green, s.
-    pub greens: u64,
+    status: Vec<Status>,
+    green: Vec<bool>,
+    scored: u64,
+    greens: u64,
 }
 
 impl Scoring {
     fn with_capacity(n: usize) -> Scoring {
         Scoring { status: Vec::with_capacity(n), green: Vec::with_capacity(n), ..Scoring::default() }
+    }
+
+    /// One entry per walked position, in order.
+    pub fn status(&self) -> &[Status] {
+        &self.status
+    }
+
+    /// Colour of each position (false where there was no context to decide). A repeat's
+    /// colour is computed too, for highlighting.
+    pub fn green(&self) -> &[bool] {
+        &self.green
+    }
+
+    /// Units scored, T (the green and red statuses).
+    pub fn scored(&self) -> u64 {
+        self.scored
+    }
+
+    /// Scored units that are green, s.
+    pub fn greens(&self) -> u64 {
+        self.greens
     }
 
     /// The tally of the scored units.

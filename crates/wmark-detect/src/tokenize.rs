@@ -51,14 +51,6 @@ impl TextTokenizer {
         Ok(TextTokenizer { inner, sha256: sha256_hex(bytes), vocab, chunkable })
     }
 
-    /// Wraps a tokenizer built in code; `sha256` is the hash of its serialised form.
-    pub fn from_tokenizer(inner: tokenizers::Tokenizer) -> Result<TextTokenizer, Error> {
-        let json = inner.to_string(false).map_err(|e| Error::tokenizer(e.to_string()))?;
-        let vocab = inner.get_vocab_size(true);
-        let chunkable = chunkable(json.as_bytes());
-        Ok(TextTokenizer { sha256: sha256_hex(json.as_bytes()), inner, vocab, chunkable })
-    }
-
     /// SHA-256 of the `tokenizer.json` bytes, hex: pins the tokenizer in a public config.
     pub fn sha256(&self) -> &str {
         &self.sha256
@@ -110,6 +102,40 @@ impl TextTokenizer {
         Ok(ids)
     }
 
+    /// Normalises `text` with `options` and encodes it, chunk by chunk: the ids of
+    /// `self.encode_ids(normalize(text, options).text())`, and whether normalisation changed
+    /// anything, without ever holding the whole normalised text or its offset map. The memory
+    /// of a long text is then its ids (4 bytes a token) and one chunk's working space.
+    ///
+    /// Chunks are cut in the original text before a space that follows an ASCII letter or
+    /// digit and precedes an ASCII letter: no normalisation step looks across such a space
+    /// (NFC units start at the space, invisibles are judged by their neighbours, homoglyphs
+    /// and fullwidth runs by their word), and it stays a cut where the tokenizer starts a
+    /// piece (see [`encode_chunked`](Self::encode_chunked)). A test checks the ids against
+    /// the whole-text path on real text.
+    pub fn encode_normalized_ids(
+        &self,
+        text: &str,
+        options: &crate::normalize::Options,
+        chunk_bytes: usize,
+    ) -> Result<(Vec<u32>, bool), Error> {
+        let chunk_bytes = chunk_bytes.max(1);
+        if !self.chunkable || text.len() < chunk_bytes.saturating_mul(2) {
+            let norm = crate::normalize::normalize(text, options);
+            return Ok((self.encode_ids(norm.text())?, norm.changed()));
+        }
+        let (mut ids, mut changed) = (Vec::new(), false);
+        let mut start = 0;
+        while start < text.len() {
+            let end = next_ascii_cut(text, start + chunk_bytes);
+            let norm = crate::normalize::normalize(&text[start..end], options);
+            changed |= norm.changed();
+            ids.extend_from_slice(&self.encode_whole(norm.text())?.ids);
+            start = end;
+        }
+        Ok((ids, changed))
+    }
+
     /// Encodes `text` chunk by chunk (one chunk if it may not be cut), handing each chunk's
     /// encoding and its byte offset in `text` to `f`, in order.
     fn each_chunk(&self, text: &str, chunk_bytes: usize, mut f: impl FnMut(Encoding, usize)) -> Result<(), Error> {
@@ -139,11 +165,6 @@ impl TextTokenizer {
     pub fn decode(&self, ids: &[u32]) -> Result<String, Error> {
         self.inner.decode(ids, true).map_err(|e| Error::tokenizer(format!("decoding failed: {e}")))
     }
-
-    /// The underlying `tokenizers` object.
-    pub fn inner(&self) -> &tokenizers::Tokenizer {
-        &self.inner
-    }
 }
 
 /// The first safe cut at or after byte `from` (see [`TextTokenizer::encode_chunked`]): the
@@ -159,6 +180,20 @@ fn next_cut(text: &str, from: usize) -> usize {
             if prev.is_some_and(|c| !c.is_whitespace()) && next.is_some_and(char::is_alphabetic) {
                 return i;
             }
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The first cut at or after byte `from` for [`TextTokenizer::encode_normalized_ids`]: a
+/// space between an ASCII letter or digit and an ASCII letter; the end of the text if none.
+fn next_ascii_cut(text: &str, from: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = from.max(1);
+    while i + 1 < bytes.len() {
+        if bytes[i] == b' ' && bytes[i - 1].is_ascii_alphanumeric() && bytes[i + 1].is_ascii_alphabetic() {
+            return i;
         }
         i += 1;
     }

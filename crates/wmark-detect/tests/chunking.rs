@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 
-use wmark_detect::TextTokenizer;
+use wmark_detect::normalize::{normalize, Options};
+use wmark_detect::{TextTokenizer, CHUNK_BYTES};
 
 fn cache_dir() -> PathBuf {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/fetch-assets");
@@ -66,4 +67,53 @@ fn texts_without_a_safe_cut_are_encoded_whole() {
     let tok = llama3();
     let text = "x".repeat(50_000) + "1234567890".repeat(1000).as_str();
     assert_eq!(tok.encode_chunked(&text, 1000).unwrap(), tok.encode_chunked(&text, usize::MAX / 4).unwrap());
+}
+
+/// Normalisation and tokenisation chunk by chunk (the bounded-memory path of detection)
+/// equal normalising and tokenising the whole text.
+fn whole_normalized_ids(tok: &TextTokenizer, text: &str) -> (Vec<u32>, bool) {
+    let norm = normalize(text, &Options::default());
+    (tok.encode_chunked(norm.text(), usize::MAX / 4).unwrap().ids, norm.changed())
+}
+
+#[test]
+fn normalised_chunks_equal_the_whole_text_on_every_speech_and_on_4_mb() {
+    let tok = llama3();
+    let mut all = String::new();
+    for (i, text) in speeches().iter().enumerate() {
+        let got = tok.encode_normalized_ids(text, &Options::default(), 997).unwrap();
+        assert_eq!(got, whole_normalized_ids(&tok, text), "speech {i}");
+        if all.len() < 4 << 20 {
+            all.push_str(text);
+        }
+    }
+    let got = tok.encode_normalized_ids(&all, &Options::default(), CHUNK_BYTES).unwrap();
+    assert_eq!(got, whole_normalized_ids(&tok, &all));
+}
+
+/// Text full of what normalisation changes (homoglyphs, combining marks, invisibles, emoji
+/// sequences, fullwidth forms next to CJK and not) cut into many small chunks.
+#[test]
+fn normalised_chunks_equal_the_whole_text_on_adversarial_text() {
+    let tok = llama3();
+    let pieces = [
+        "Pay with p\u{430}yp\u{430}l today",
+        "caf\u{65}\u{301} and cr\u{65}\u{300}me",
+        "in\u{200b}vis\u{200d}ible and bi\u{202e}di marks",
+        "the team \u{1f469}\u{200d}\u{1f4bb} works",
+        "\u{ff21}\u{ff22}\u{ff23} fullwidth words",
+        "\u{4f60}\u{597d}\u{ff0c}\u{4e16}\u{754c}\u{ff01} then English",
+        "\u{ff10}\u{ff11} numbers 42 and more",
+        "plain words between them all",
+    ];
+    let mut text = String::new();
+    for i in 0..4000 {
+        text.push_str(pieces[i % pieces.len()]);
+        text.push(if i % 7 == 0 { '\n' } else { ' ' });
+    }
+    let whole = whole_normalized_ids(&tok, &text);
+    assert!(whole.1, "the text was changed by normalisation");
+    for chunk in [50, 333, 4096] {
+        assert_eq!(tok.encode_normalized_ids(&text, &Options::default(), chunk).unwrap(), whole, "chunks of {chunk}");
+    }
 }

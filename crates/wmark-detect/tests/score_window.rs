@@ -31,21 +31,21 @@ proptest! {
         let w = wm(seeding, 300);
         let s = scorer(seeding, 300).score_ids(0, &ids, from, Dedup::None).unwrap();
         let from = from.min(ids.len());
-        prop_assert_eq!(s.status.len(), ids.len() - from);
+        prop_assert_eq!(s.status().len(), ids.len() - from);
         let need = seeding.context_len();
         let mut greens = 0;
         for (k, i) in (from..ids.len()).enumerate() {
             if i < need {
-                prop_assert_eq!(s.status[k], Status::NoContext);
+                prop_assert_eq!(s.status()[k], Status::NoContext);
             } else {
                 let g = w.is_green(&ids[..i], ids[i]).unwrap();
-                prop_assert_eq!(s.green[k], g);
-                prop_assert_eq!(s.status[k], if g { Status::Green } else { Status::Red });
+                prop_assert_eq!(s.green()[k], g);
+                prop_assert_eq!(s.status()[k], if g { Status::Green } else { Status::Red });
                 greens += u64::from(g);
             }
         }
-        prop_assert_eq!(s.scored, (ids.len() - from.max(need).min(ids.len())) as u64);
-        prop_assert_eq!(s.greens, greens);
+        prop_assert_eq!(s.scored(), (ids.len() - from.max(need).min(ids.len())) as u64);
+        prop_assert_eq!(s.greens(), greens);
     }
 
     #[test]
@@ -54,10 +54,10 @@ proptest! {
         let w = scorer(Seeding::LeftHash, 10);
         let s = w.score_ids(0, &ids, 0, Dedup::Tuple).unwrap();
         let distinct: std::collections::HashSet<(u32, u32)> = ids.windows(2).map(|p| (p[0], p[1])).collect();
-        prop_assert_eq!(s.scored, distinct.len() as u64);
+        prop_assert_eq!(s.scored(), distinct.len() as u64);
         let windows: std::collections::HashSet<u32> = ids[..ids.len() - 1].iter().copied().collect();
         let w_s = w.score_ids(0, &ids, 0, Dedup::Window).unwrap();
-        prop_assert_eq!(w_s.scored, windows.len() as u64);
+        prop_assert_eq!(w_s.scored(), windows.len() as u64);
     }
 
     #[test]
@@ -87,10 +87,10 @@ fn a_set_spans_documents<S: DedupSet>(mut set: S) {
     let (mut a, mut b) = (Scoring::default(), Scoring::default());
     w.walk(0, &[1, 2, 3, 4], 0, Dedup::Tuple, &mut set, &mut a);
     w.walk(0, &[1, 2, 3, 4], 0, Dedup::Tuple, &mut set, &mut b);
-    assert_eq!(a.scored, 3);
-    assert_eq!(b.scored, 0, "the second copy adds nothing");
-    assert_eq!(a.green, b.green, "a repeat keeps its colour");
-    assert!(b.status.iter().skip(1).all(|&s| s == Status::Repeat));
+    assert_eq!(a.scored(), 3);
+    assert_eq!(b.scored(), 0, "the second copy adds nothing");
+    assert_eq!(a.green(), b.green(), "a repeat keeps its colour");
+    assert!(b.status().iter().skip(1).all(|&s| s == Status::Repeat));
     assert_eq!(set.len(), 3);
 }
 

@@ -189,7 +189,7 @@ fn null_fast_path_matches_the_detectors_scoring() {
             for (d, got) in docs.iter().zip(&fast) {
                 for (j, dedup) in [Dedup::None, Dedup::Tuple].into_iter().enumerate() {
                     let s = scorer.score_ids(0, d, 0, dedup).unwrap();
-                    assert_eq!(got[j], (s.scored, s.greens), "{scheme} key {i} {dedup}");
+                    assert_eq!(got[j], (s.scored(), s.greens()), "{scheme} key {i} {dedup}");
                 }
             }
             assert!(

@@ -58,7 +58,7 @@ fn watermarked_answers_are_detected_and_plain_answers_are_not() {
     let key = Key::from_bytes([0x77; 32]);
     let config = Config::new(Seeding::LeftHash, 0.25, 2.0, SMOLLM2_VOCAB).unwrap();
     let processor = Processor::new(&key, config);
-    let tokenizer = TextTokenizer::from_tokenizer(model.tokenizer().clone()).unwrap();
+    let tokenizer = TextTokenizer::from_bytes(model.tokenizer().to_string(false).unwrap().as_bytes()).unwrap();
     let detector = Detector::new(&[key], config, Options::default()).unwrap().with_tokenizer(tokenizer).unwrap();
     let sampling = Sampling { temperature: 0.7, top_k: 0, top_p: 1.0, seed: 7 };
     for prompt in PROMPTS {
