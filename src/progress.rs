@@ -4,9 +4,11 @@
 use std::io::IsTerminal;
 use std::time::Instant;
 
-/// A spinner line: `⠋ 1204 documents (310/s) · 2.4M tokens (610k/s) [00:04]`.
+/// A spinner line: `⠋ 1.2k documents (310/s) · 2.4M tokens (610.0k/s) [00:04]`.
 pub struct Progress {
     bar: indicatif::ProgressBar,
+    what: String,
+    docs: u64,
     tokens: u64,
     started: Instant,
 }
@@ -17,23 +19,30 @@ impl Progress {
     pub fn new(enabled: bool, what: &str) -> Progress {
         let bar = if enabled && std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new_spinner();
-            let template = format!("{{spinner}} {{pos}} {what} ({{per_sec}}) · {{msg}} [{{elapsed}}]");
-            bar.set_style(indicatif::ProgressStyle::with_template(&template).expect("valid template"));
+            let template = "{spinner} {msg} [{elapsed}]";
+            bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
             bar.enable_steady_tick(std::time::Duration::from_millis(200));
             bar
         } else {
             indicatif::ProgressBar::hidden()
         };
-        Progress { bar, tokens: 0, started: Instant::now() }
+        Progress { bar, what: what.to_string(), docs: 0, tokens: 0, started: Instant::now() }
     }
 
     /// One more document of `tokens` tokens.
     pub fn add(&mut self, tokens: u64) {
         self.tokens += tokens;
-        self.bar.inc(1);
+        self.docs += 1;
         if !self.bar.is_hidden() {
-            let rate = self.tokens as f64 / self.started.elapsed().as_secs_f64().max(1e-3);
-            self.bar.set_message(format!("{} tokens ({}/s)", short(self.tokens as f64), short(rate)));
+            let seconds = self.started.elapsed().as_secs_f64().max(1e-3);
+            self.bar.set_message(format!(
+                "{} {} ({}/s) · {} tokens ({}/s)",
+                short(self.docs as f64),
+                self.what,
+                short(self.docs as f64 / seconds),
+                short(self.tokens as f64),
+                short(self.tokens as f64 / seconds)
+            ));
         }
     }
 
