@@ -49,8 +49,10 @@ pub fn keygen(
         || scheme.tokenizer.is_some();
     let resolved =
         if write_config.is_some() || scheme_given { Some(scheme.resolve(scheme.tokenizer.is_some())?) } else { None };
+    let vllm = resolved.as_ref().is_some_and(|s| s.config.seeding().key_kind() == wmark_core::KeyKind::Vllm);
     let key = match (account, master) {
         (Some(a), Some(m)) => load_key(m)?.derive_account(a),
+        (None, None) if vllm => Key::generate_vllm()?,
         (None, None) => Key::generate()?,
         _ => return Err(Fail::usage("--account and --master go together")),
     };
@@ -95,6 +97,7 @@ pub fn inspect(
     count: bool,
 ) -> Result<ExitCode> {
     let s = scheme.resolve(false)?;
+    s.require_green_list("inspect")?;
     let key_list = keys.load_checked(&s)?;
     if key_list.len() != 1 {
         return Err(Fail::usage("inspect takes exactly one key"));
@@ -151,7 +154,8 @@ pub fn inspect(
 pub struct DetectOpts {
     pub files: Vec<PathBuf>,
     pub format: Format,
-    pub dedup: Dedup,
+    /// `None`: the scheme's default.
+    pub dedup: Option<Dedup>,
     pub alpha: f64,
     pub windows: bool,
     pub json: bool,
@@ -177,13 +181,24 @@ fn run_batch(detector: &Detector, batch: &[Doc]) -> Vec<Result<Report>> {
     }
 }
 
+/// The dedup mode when none is given: the first time a (context, token) tuple is seen, or
+/// for the Gumbel-max schemes the first time a context is seen (vLLM's detector; its
+/// generator samples a repeated context without the watermark).
+pub fn default_dedup(config: &wmark_core::Config) -> Dedup {
+    if config.seeding().is_gumbel() {
+        Dedup::Window
+    } else {
+        Dedup::Tuple
+    }
+}
+
 /// `wmark detect`. Exit 0 if any document is watermarked, 1 if none, 2 on any error.
 pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<ExitCode> {
     let s = scheme.resolve(!o.format.ids)?;
     let key_list = keys.load_checked(&s)?;
     let want_flags = o.highlight || o.html.is_some();
     let opts = Options {
-        dedup: o.dedup,
+        dedup: o.dedup.unwrap_or_else(|| default_dedup(&s.config)),
         alpha: o.alpha,
         windows: o.windows,
         token_flags: want_flags,

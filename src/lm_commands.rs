@@ -55,6 +55,7 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
             s.vocab_size = Some(SMOLLM2_VOCAB);
         }
         let resolved = s.resolve(false)?;
+        resolved.require_green_list("generate")?;
         let key_list = keys.load_checked(&resolved)?;
         if key_list.len() != 1 {
             return Err(Fail::usage("generate watermarks with exactly one key (--key FILE)"));

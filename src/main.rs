@@ -81,9 +81,10 @@ enum Command {
         scheme: SchemeArgs,
         #[command(flatten)]
         input: InputArgs,
-        /// Which repeated units count once: none, window, tuple.
-        #[arg(long, default_value = "tuple", value_parser = parse_dedup)]
-        dedup: Dedup,
+        /// Which repeated units count once: none, window, tuple [default: tuple; window for
+        /// the Gumbel-max schemes, as vLLM's detector].
+        #[arg(long, value_parser = parse_dedup)]
+        dedup: Option<Dedup>,
         /// Significance level of the verdict.
         #[arg(long, default_value_t = 1e-6, value_parser = parse_alpha)]
         alpha: f64,
@@ -125,9 +126,10 @@ enum Command {
         keys: KeyArgs,
         #[command(flatten)]
         scheme: SchemeArgs,
-        /// Which repeated units count once, across the whole corpus: none, window, tuple.
-        #[arg(long, default_value = "tuple", value_parser = parse_dedup)]
-        dedup: Dedup,
+        /// Which repeated units count once, across the whole corpus: none, window, tuple
+        /// [default: tuple; window for the Gumbel-max schemes].
+        #[arg(long, value_parser = parse_dedup)]
+        dedup: Option<Dedup>,
         /// Significance level of the verdict.
         #[arg(long, default_value_t = 1e-6, value_parser = parse_alpha)]
         alpha: f64,

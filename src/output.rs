@@ -32,13 +32,15 @@ pub fn format_p(log10_p: f64) -> String {
 /// The one-line summary of a report.
 pub fn summary(source: &str, r: &Report) -> String {
     let z = r.z.map_or_else(|| "-".to_string(), |z| format!("{z:.2}"));
+    let evidence = match r.score {
+        Some(score) => format!("score={score:.2}/{}", r.scored),
+        None => format!("green={}/{}", r.green, r.scored),
+    };
     let mut line = format!(
-        "{source}: {} p={} log10_p={:.2} green={}/{} z={z} key={}",
+        "{source}: {} p={} log10_p={:.2} {evidence} z={z} key={}",
         verdict_word(r.verdict),
         format_p(r.log10_p),
         r.log10_p,
-        r.green,
-        r.scored,
         r.key_id
     );
     for s in &r.spans {

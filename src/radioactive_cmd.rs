@@ -19,7 +19,8 @@ pub struct RadioactiveOpts {
     pub prompts: Option<PathBuf>,
     pub filter: Option<PathBuf>,
     pub format: Format,
-    pub dedup: Dedup,
+    /// `None`: the scheme's default.
+    pub dedup: Option<Dedup>,
     pub alpha: f64,
     pub json: bool,
 }
@@ -58,8 +59,12 @@ fn feed(
 pub fn radioactive(keys: &KeyArgs, scheme: &SchemeArgs, o: RadioactiveOpts) -> Result<ExitCode> {
     let s = scheme.resolve(!o.format.ids)?;
     let key_list = keys.load_checked(&s)?;
-    let options =
-        RadioactivityOptions { dedup: o.dedup, alpha: o.alpha, teacher_filter: o.filter.is_some(), bos_id: s.bos_id };
+    let options = RadioactivityOptions {
+        dedup: o.dedup.unwrap_or_else(|| crate::commands::default_dedup(&s.config)),
+        alpha: o.alpha,
+        teacher_filter: o.filter.is_some(),
+        bos_id: s.bos_id,
+    };
     let mut test = Radioactivity::new(&key_list, s.config, options)?;
     let tok = s.tokenizer.as_ref();
     if let Some(p) = &o.prompts {
@@ -79,14 +84,16 @@ pub fn radioactive(keys: &KeyArgs, scheme: &SchemeArgs, o: RadioactiveOpts) -> R
             RadioactivityVerdict::NotRadioactive => "not_radioactive",
             RadioactivityVerdict::Insufficient => "insufficient",
         };
+        let evidence = match r.score {
+            Some(score) => format!("score={score:.2}/{}", r.scored),
+            None => format!("green={}/{}", r.green, r.scored),
+        };
         writeln!(
             out,
-            "{}: {verdict} p={} log10_p={:.2} green={}/{} ({} answers, {} tokens; not scored: {} repeats, {} prompt contexts, {} filtered, {} without context) key={}",
+            "{}: {verdict} p={} log10_p={:.2} {evidence} ({} answers, {} tokens; not scored: {} repeats, {} prompt contexts, {} filtered, {} without context) key={}",
             o.answers.display(),
             format_p(r.log10_p),
             r.log10_p,
-            r.green,
-            r.scored,
             r.answers,
             r.answer_tokens,
             r.repeats,

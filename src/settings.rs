@@ -16,9 +16,18 @@ pub struct SchemeArgs {
     /// Public configuration file written by `wmark keygen --write-config` (or by hand).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["scheme", "gamma", "delta", "vocab_size"])]
     pub config: Option<PathBuf>,
-    /// Seeding rule: unigram, lefthash, window:H, minhash:H, selfhash:H [default: lefthash].
+    /// Scheme: unigram, lefthash, window:H, minhash:H, selfhash:H (green lists), gumbel:H
+    /// (Gumbel-max), vllm-gumbel, vllm-dual-key-gumbel (vLLM's, with --context-width and a
+    /// vLLM key) [default: lefthash].
     #[arg(long, value_name = "RULE")]
     pub scheme: Option<String>,
+    /// Context width of the vLLM schemes (vLLM's `context_width`) [default: 4].
+    #[arg(long, value_name = "N", conflicts_with = "config")]
+    pub context_width: Option<usize>,
+    /// Weight of key B in vllm-dual-key-gumbel (vLLM's `alpha`; `--alpha` is the
+    /// significance level) [default: 0.1].
+    #[arg(long, value_name = "A", conflicts_with = "config")]
+    pub vllm_alpha: Option<f64>,
     /// Green fraction γ, rounded to a multiple of 1/256 [default: 0.25].
     #[arg(long, value_name = "GAMMA")]
     pub gamma: Option<f64>,
@@ -109,8 +118,18 @@ impl SchemeArgs {
             (None, Some(t)) => u32::try_from(t.vocab_size()).map_err(|_| Fail::usage("the tokenizer is too large"))?,
             (None, None) => return Err(Fail::usage("give --vocab-size N, --tokenizer FILE or --config FILE")),
         };
-        let seeding: Seeding = scheme.parse()?;
-        let config = Config::new(seeding, gamma, delta, vocab)?;
+        let seeding = self.seeding(&scheme)?;
+        let mut config = if seeding.is_gumbel() {
+            if self.gamma.is_some() || self.delta.is_some() {
+                return Err(Fail::usage(format!("{seeding} has no green list: --gamma and --delta do not apply")));
+            }
+            Config::gumbel(seeding, vocab)?
+        } else {
+            Config::new(seeding, gamma, delta, vocab)?
+        };
+        if let Some(alpha) = self.vllm_alpha {
+            config = config.with_alpha(alpha)?;
+        }
         if let Some(t) = &tokenizer {
             if t.vocab_size() > vocab as usize {
                 return Err(Fail::usage(format!(
@@ -127,6 +146,41 @@ impl SchemeArgs {
             key_id: file.as_ref().and_then(|f| f.key_id.clone()),
             bos_id: file.as_ref().and_then(|f| f.bos_id),
         })
+    }
+}
+
+impl Scheme {
+    /// Errors for the Gumbel-max schemes in a command that only works with green lists so far.
+    pub fn require_green_list(&self, what: &str) -> Result<()> {
+        let seeding = self.config.seeding();
+        if seeding.is_gumbel() {
+            return Err(Fail::usage(format!(
+                "{what} does not support the Gumbel-max scheme {seeding} yet; detect and radioactive do"
+            )));
+        }
+        Ok(())
+    }
+}
+
+impl SchemeArgs {
+    /// The scheme named by `--scheme`, with `--context-width` and `--alpha` checked against it.
+    fn seeding(&self, scheme: &str) -> Result<Seeding> {
+        let vllm = matches!(scheme, "vllm-gumbel" | "vllm-dual-key-gumbel");
+        let seeding: Seeding = if vllm {
+            format!("{scheme}:{}", self.context_width.unwrap_or(4)).parse()?
+        } else {
+            let seeding: Seeding = scheme.parse()?;
+            if self.context_width.is_some() && seeding.vllm_width().is_none() {
+                return Err(Fail::usage(format!(
+                    "--context-width applies to the vLLM schemes only; {seeding} names its context in the scheme"
+                )));
+            }
+            seeding
+        };
+        if self.vllm_alpha.is_some() && !matches!(seeding, Seeding::VllmDualKeyGumbel(_)) {
+            return Err(Fail::usage("--vllm-alpha applies to --scheme vllm-dual-key-gumbel only"));
+        }
+        Ok(seeding)
     }
 }
 

@@ -59,6 +59,12 @@ impl PyProcessor {
         if top_k == 0 {
             return Err(error(Kind::Config, "top_k must be at least 1"));
         }
+        if config.config.seeding().is_gumbel() {
+            return Err(error(
+                Kind::Config,
+                format!("the processor does not generate with the Gumbel-max scheme {} yet", config.config.seeding()),
+            ));
+        }
         let processor =
             Processor::builder().top_k(top_k).mask_cache_bytes(mask_cache_bytes).build(&key.key, config.config);
         Ok(PyProcessor {

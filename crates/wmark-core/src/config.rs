@@ -4,9 +4,16 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::Error;
+use crate::key::KeyKind;
 
 /// The largest `h` accepted by the rules that take one.
 pub const MAX_H: usize = 32;
+
+/// The largest `context_width` accepted by the vLLM-compatible schemes.
+pub const MAX_VLLM_WIDTH: usize = 1024;
+
+/// vLLM's default weight of key B in its dual-key scheme.
+pub const DEFAULT_VLLM_ALPHA: f64 = 0.1;
 
 /// How the seed of a green list is chosen from the tokens before the scored position.
 ///
@@ -25,6 +32,15 @@ pub enum Seeding {
     /// Each candidate token `c` picks its own seed from `c` and the token with the smallest
     /// keyed token hash among the previous `h - 1` tokens and `c`.
     SelfHash(usize),
+    /// Distortion-free Gumbel-max sampling: a keyed uniform per (previous `h` tokens,
+    /// candidate), read as 32-bit words of the v1 keystream.
+    Gumbel(usize),
+    /// vLLM's native Gumbel-max watermark (`philox4x32-10-v1`) with this `context_width`:
+    /// the previous generated tokens, −1 before the first. Needs a vLLM key.
+    VllmGumbel(usize),
+    /// vLLM's dual-key Gumbel-max watermark (keys A and B derived from one vLLM key, key B
+    /// chosen with probability α, see [`Config::alpha`]) with this `context_width`.
+    VllmDualKeyGumbel(usize),
 }
 
 impl Seeding {
@@ -33,8 +49,33 @@ impl Seeding {
         match *self {
             Seeding::Unigram => 0,
             Seeding::LeftHash => 1,
-            Seeding::Window(h) | Seeding::MinHash(h) => h,
+            Seeding::Window(h) | Seeding::MinHash(h) | Seeding::Gumbel(h) => h,
             Seeding::SelfHash(h) => h - 1,
+            // Every generated token has a context: −1 stands in before the first.
+            Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => 0,
+        }
+    }
+
+    /// True for the Gumbel-max schemes, whose units carry a real-valued score instead of a
+    /// green bit.
+    pub fn is_gumbel(&self) -> bool {
+        matches!(self, Seeding::Gumbel(_) | Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_))
+    }
+
+    /// The `context_width` of a vLLM-compatible scheme (`None` for wmark's own schemes).
+    pub fn vllm_width(&self) -> Option<usize> {
+        match *self {
+            Seeding::VllmGumbel(w) | Seeding::VllmDualKeyGumbel(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// The kind of key the scheme is keyed with.
+    pub fn key_kind(&self) -> KeyKind {
+        if self.vllm_width().is_some() {
+            KeyKind::Vllm
+        } else {
+            KeyKind::V1
         }
     }
 
@@ -46,8 +87,13 @@ impl Seeding {
 
     fn validate(&self) -> Result<(), Error> {
         match *self {
-            Seeding::Window(h) | Seeding::MinHash(h) | Seeding::SelfHash(h) if !(1..=MAX_H).contains(&h) => {
+            Seeding::Window(h) | Seeding::MinHash(h) | Seeding::SelfHash(h) | Seeding::Gumbel(h)
+                if !(1..=MAX_H).contains(&h) =>
+            {
                 Err(Error::config(format!("the seeding rule's h must be between 1 and {MAX_H}, got {h}")))
+            }
+            Seeding::VllmGumbel(w) | Seeding::VllmDualKeyGumbel(w) if !(1..=MAX_VLLM_WIDTH).contains(&w) => {
+                Err(Error::config(format!("the context width must be between 1 and {MAX_VLLM_WIDTH}, got {w}")))
             }
             _ => Ok(()),
         }
@@ -62,6 +108,9 @@ impl fmt::Display for Seeding {
             Seeding::Window(h) => write!(f, "window:{h}"),
             Seeding::MinHash(h) => write!(f, "minhash:{h}"),
             Seeding::SelfHash(h) => write!(f, "selfhash:{h}"),
+            Seeding::Gumbel(h) => write!(f, "gumbel:{h}"),
+            Seeding::VllmGumbel(w) => write!(f, "vllm-gumbel:{w}"),
+            Seeding::VllmDualKeyGumbel(w) => write!(f, "vllm-dual-key-gumbel:{w}"),
         }
     }
 }
@@ -70,9 +119,11 @@ impl FromStr for Seeding {
     type Err = Error;
 
     /// Parses the canonical names: `unigram`, `lefthash`, `window:h`, `minhash:h`,
-    /// `selfhash:h` with `h` a decimal number from 1 to 32 without leading zeros.
+    /// `selfhash:h`, `gumbel:h` with `h` a decimal number from 1 to 32 without leading
+    /// zeros, and `vllm-gumbel:w`, `vllm-dual-key-gumbel:w` with `w` from 1 to 1024.
     fn from_str(s: &str) -> Result<Seeding, Error> {
-        const KNOWN: &str = "expected one of unigram, lefthash, window:H, minhash:H, selfhash:H";
+        const KNOWN: &str = "expected one of unigram, lefthash, window:H, minhash:H, selfhash:H, gumbel:H, \
+                             vllm-gumbel:W, vllm-dual-key-gumbel:W";
         let rule = match s {
             "unigram" => Seeding::Unigram,
             "lefthash" => Seeding::LeftHash,
@@ -82,15 +133,20 @@ impl FromStr for Seeding {
                 };
                 let parsed: Option<usize> =
                     if h.starts_with('0') || !h.bytes().all(|b| b.is_ascii_digit()) { None } else { h.parse().ok() };
+                let vllm = name.starts_with("vllm-");
                 let Some(h) = parsed else {
+                    let max = if vllm { MAX_VLLM_WIDTH } else { MAX_H };
                     return Err(Error::config(format!(
-                        "in seeding rule {s:?}, H must be a whole number from 1 to {MAX_H}"
+                        "in seeding rule {s:?}, the number after ':' must be a whole number from 1 to {max}"
                     )));
                 };
                 match name {
                     "window" => Seeding::Window(h),
                     "minhash" => Seeding::MinHash(h),
                     "selfhash" => Seeding::SelfHash(h),
+                    "gumbel" => Seeding::Gumbel(h),
+                    "vllm-gumbel" => Seeding::VllmGumbel(h),
+                    "vllm-dual-key-gumbel" => Seeding::VllmDualKeyGumbel(h),
                     _ => return Err(Error::config(format!("unknown seeding rule {s:?}; {KNOWN}"))),
                 }
             }
@@ -109,6 +165,7 @@ pub struct Config {
     threshold: u8,
     delta: f32,
     vocab_size: u32,
+    alpha: f64,
 }
 
 impl Config {
@@ -137,7 +194,30 @@ impl Config {
         if vocab_size == 0 {
             return Err(Error::config("vocab_size must be at least 1"));
         }
-        Ok(Config { seeding, threshold: g as u8, delta, vocab_size })
+        Ok(Config { seeding, threshold: g as u8, delta, vocab_size, alpha: DEFAULT_VLLM_ALPHA })
+    }
+
+    /// A configuration for a Gumbel-max scheme (`gumbel:h`, `vllm-gumbel:w`,
+    /// `vllm-dual-key-gumbel:w`), which has no green fraction and no bias.
+    pub fn gumbel(seeding: Seeding, vocab_size: u32) -> Result<Config, Error> {
+        if !seeding.is_gumbel() {
+            return Err(Error::config(format!("{seeding} is not a Gumbel-max scheme")));
+        }
+        Config::new(seeding, 0.5, 0.0, vocab_size)
+    }
+
+    /// Sets the weight α of key B of the dual-key scheme, in [0, 1] (default 0.1, vLLM's).
+    pub fn with_alpha(mut self, alpha: f64) -> Result<Config, Error> {
+        if !(0.0..=1.0).contains(&alpha) {
+            return Err(Error::config(format!("the dual-key weight alpha must be between 0 and 1, got {alpha}")));
+        }
+        self.alpha = alpha;
+        Ok(self)
+    }
+
+    /// The weight α of key B in the dual-key scheme (unused by the other schemes).
+    pub fn alpha(&self) -> f64 {
+        self.alpha
     }
 
     /// The seeding rule.

@@ -16,13 +16,28 @@ pub(crate) const DOMAIN: &[u8] = b"wmark.v1\x00";
 /// The first line of a key file, before the 64 hex characters.
 pub const KEY_FILE_PREFIX: &str = "wmark-key-v1:";
 
-/// A 256-bit watermark secret.
+/// The first line of a vLLM key file, before the key in decimal.
+pub const VLLM_KEY_FILE_PREFIX: &str = "wmark-vllm-key-v1:";
+
+/// Which family of schemes a key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// A 256-bit key of wmark's own schemes (scheme v1: the green lists and `gumbel:h`).
+    V1,
+    /// A 64-bit key of vLLM's native watermark (`vllm-gumbel`, `vllm-dual-key-gumbel`).
+    Vllm,
+}
+
+/// A watermark secret: 256 bits for wmark's own schemes, or the 64-bit integer of a vLLM
+/// deployment's watermark.
 ///
 /// The bytes are wiped from memory when the key is dropped, and neither `Debug` nor `Display`
 /// shows them: both show the public [`KeyId`] only.
 #[derive(Clone)]
 pub struct Key {
+    /// For a vLLM key, the first 8 bytes hold the key big-endian and the rest are zero.
     bytes: [u8; 32],
+    kind: KeyKind,
 }
 
 impl Drop for Key {
@@ -36,28 +51,63 @@ impl Key {
     pub fn generate() -> Result<Key, Error> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| Error::random(e.to_string()))?;
-        Ok(Key { bytes })
+        Ok(Key { bytes, kind: KeyKind::V1 })
+    }
+
+    /// Draws a fresh 64-bit vLLM key from the operating system's random source.
+    pub fn generate_vllm() -> Result<Key, Error> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| Error::random(e.to_string()))?;
+        let key = Key::from_vllm(u64::from_be_bytes(bytes));
+        bytes.zeroize();
+        Ok(key)
     }
 
     /// Wraps 32 bytes the caller already holds (a key from a vault, a test vector).
     pub fn from_bytes(bytes: [u8; 32]) -> Key {
-        Key { bytes }
+        Key { bytes, kind: KeyKind::V1 }
+    }
+
+    /// Wraps the 64-bit key of a vLLM deployment (its `WatermarkConfig.key`).
+    pub fn from_vllm(key: u64) -> Key {
+        let mut bytes = [0u8; 32];
+        bytes[..8].copy_from_slice(&key.to_be_bytes());
+        Key { bytes, kind: KeyKind::Vllm }
+    }
+
+    /// Which family of schemes the key is for.
+    pub fn kind(&self) -> KeyKind {
+        self.kind
     }
 
     /// The secret bytes, for code that must hand them to another implementation (a test
-    /// vector, a hardware module). Anyone who reads them can forge and strip the watermark;
-    /// anything that copies them should wipe its copy. The library itself never needs this.
-    pub fn dangerous_expose_secret_bytes(&self) -> &[u8; 32] {
-        &self.bytes
+    /// vector, a hardware module): 32 bytes for a v1 key, the 8 big-endian bytes of a vLLM
+    /// key. Anyone who reads them can forge and strip the watermark; anything that copies
+    /// them should wipe its copy.
+    pub fn dangerous_expose_secret_bytes(&self) -> &[u8] {
+        match self.kind {
+            KeyKind::V1 => &self.bytes,
+            KeyKind::Vllm => &self.bytes[..8],
+        }
+    }
+
+    /// The 64-bit integer of a vLLM key (`None` for a v1 key). Anyone who reads it can
+    /// forge and strip the watermark.
+    pub fn dangerous_expose_vllm_key(&self) -> Option<u64> {
+        (self.kind == KeyKind::Vllm).then(|| u64::from_be_bytes(self.bytes[..8].try_into().expect("8 bytes")))
     }
 
     /// The public identifier: the first 8 bytes of
-    /// `SHA-256("wmark.v1" 0x00 "keyid" 0x00 key)`.
+    /// `SHA-256("wmark.v1" 0x00 "keyid" 0x00 key)` for a v1 key, and of
+    /// `SHA-256("wmark.v1" 0x00 "vllm-keyid" 0x00 be64(key))` for a vLLM key.
     pub fn id(&self) -> KeyId {
         let mut h = Sha256::new();
         h.update(DOMAIN);
-        h.update(b"keyid\x00");
-        h.update(self.bytes);
+        h.update(match self.kind {
+            KeyKind::V1 => &b"keyid\x00"[..],
+            KeyKind::Vllm => &b"vllm-keyid\x00"[..],
+        });
+        h.update(self.dangerous_expose_secret_bytes());
         let digest = h.finalize();
         let mut id = [0u8; 8];
         id.copy_from_slice(&digest[..8]);
@@ -69,32 +119,55 @@ impl Key {
     ///
     /// Anyone holding the master key can re-derive every account key; an account key reveals
     /// nothing about the master or about other accounts.
+    ///
+    /// A vLLM master key gives vLLM account keys: the first 8 bytes, big-endian, of the same
+    /// HMAC keyed with the master's 8 big-endian bytes.
     pub fn derive_account(&self, account: &str) -> Key {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes).expect("HMAC accepts keys of any length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.dangerous_expose_secret_bytes())
+            .expect("HMAC accepts keys of any length");
         mac.update(DOMAIN);
         mac.update(b"account\x00");
         mac.update(account.as_bytes());
         let out = mac.finalize().into_bytes();
-        let mut bytes = [0u8; 32];
-        bytes.copy_from_slice(&out);
-        Key { bytes }
+        match self.kind {
+            KeyKind::V1 => {
+                let mut bytes = [0u8; 32];
+                bytes.copy_from_slice(&out);
+                Key { bytes, kind: KeyKind::V1 }
+            }
+            KeyKind::Vllm => Key::from_vllm(u64::from_be_bytes(out[..8].try_into().expect("8 bytes"))),
+        }
     }
 
-    /// The key file contents: `wmark-key-v1:` + 64 lowercase hex characters + `\n`.
-    /// The returned string is wiped when dropped.
+    /// The key file contents: `wmark-key-v1:` + 64 lowercase hex characters + `\n`, or for
+    /// a vLLM key `wmark-vllm-key-v1:` + the key in decimal + `\n`. The returned string is
+    /// wiped when dropped.
     pub fn to_file_string(&self) -> Zeroizing<String> {
-        let mut s = Zeroizing::new(String::with_capacity(KEY_FILE_PREFIX.len() + 65));
-        s.push_str(KEY_FILE_PREFIX);
-        hex::push_lower(&mut s, &self.bytes);
+        let mut s = Zeroizing::new(String::with_capacity(VLLM_KEY_FILE_PREFIX.len() + 65));
+        match self.dangerous_expose_vllm_key() {
+            None => {
+                s.push_str(KEY_FILE_PREFIX);
+                hex::push_lower(&mut s, &self.bytes);
+            }
+            Some(k) => {
+                s.push_str(VLLM_KEY_FILE_PREFIX);
+                let mut digits = Zeroizing::new(k.to_string());
+                s.push_str(&digits);
+                digits.zeroize();
+            }
+        }
         s.push('\n');
         s
     }
 
     /// Parses key file contents. Anything but exactly one line of the form
-    /// `wmark-key-v1:<64 lowercase hex>` followed by a newline is rejected; the error names
-    /// the line and what was expected and never repeats the file's contents.
+    /// `wmark-key-v1:<64 lowercase hex>` or `wmark-vllm-key-v1:<decimal below 2^64, no
+    /// leading zeros>` followed by a newline is rejected; the error names the line and what
+    /// was expected and never repeats the file's contents.
     pub fn parse_file(text: &str) -> Result<Key, Error> {
         const EXPECTED: &str = "expected `wmark-key-v1:` followed by 64 lowercase hex characters and a newline";
+        const EXPECTED_VLLM: &str =
+            "expected `wmark-vllm-key-v1:` followed by the key in decimal (0 to 18446744073709551615) and a newline";
         if text.is_empty() {
             return Err(Error::key_file(1, format!("the file is empty; {EXPECTED}")));
         }
@@ -102,12 +175,20 @@ impl Key {
             Some(i) => (&text[..i], Some(&text[i + 1..])),
             None => (text, None),
         };
+        if first.ends_with('\r') {
+            return Err(Error::key_file(1, "ends with a carriage return (Windows line ending); use a single `\\n`"));
+        }
+        if let Some(body) = first.strip_prefix(VLLM_KEY_FILE_PREFIX) {
+            let valid =
+                !body.is_empty() && body.bytes().all(|b| b.is_ascii_digit()) && (body == "0" || !body.starts_with('0'));
+            let Some(value) = valid.then(|| body.parse::<u64>().ok()).flatten() else {
+                return Err(Error::key_file(1, format!("the key is not a decimal number below 2^64; {EXPECTED_VLLM}")));
+            };
+            return Key::finish_parse(Key::from_vllm(value), rest);
+        }
         let Some(body) = first.strip_prefix(KEY_FILE_PREFIX) else {
             return Err(Error::key_file(1, format!("does not start with `{KEY_FILE_PREFIX}`; {EXPECTED}")));
         };
-        if body.ends_with('\r') {
-            return Err(Error::key_file(1, "ends with a carriage return (Windows line ending); use a single `\\n`"));
-        }
         if body.len() != 64 {
             return Err(Error::key_file(
                 1,
@@ -122,8 +203,13 @@ impl Key {
                 format!("character {} of the key is not a lowercase hex digit (0-9, a-f); {EXPECTED}", col + 1),
             ));
         }
-        let key = Key { bytes };
+        let key = Key { bytes, kind: KeyKind::V1 };
         bytes.zeroize();
+        Key::finish_parse(key, rest)
+    }
+
+    /// Accepts `key` if nothing follows its line but the newline.
+    fn finish_parse(key: Key, rest: Option<&str>) -> Result<Key, Error> {
         match rest {
             None => Err(Error::key_file(1, "the key line has no final newline")),
             Some("") => Ok(key),
@@ -192,7 +278,7 @@ impl PartialEq for Key {
         for (a, b) in self.bytes.iter().zip(other.bytes.iter()) {
             diff |= a ^ b;
         }
-        diff == 0
+        diff == 0 && self.kind == other.kind
     }
 }
 

@@ -24,12 +24,13 @@ mod error;
 mod hex;
 mod key;
 mod mask;
+pub mod philox;
 mod stream;
 mod watermark;
 
-pub use config::{Config, Seeding, MAX_H};
+pub use config::{Config, Seeding, DEFAULT_VLLM_ALPHA, MAX_H, MAX_VLLM_WIDTH};
 pub use error::Error;
-pub use key::{Key, KeyId, KEY_FILE_PREFIX};
+pub use key::{Key, KeyId, KeyKind, KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX};
 pub use mask::{pack_below, GreenMask};
 pub use stream::{KeyStream, Seed};
 pub use watermark::{Seeder, Watermark};

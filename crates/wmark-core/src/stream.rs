@@ -22,6 +22,14 @@ impl Seed {
     pub fn byte_at(&self, t: u32) -> u8 {
         self.stream().byte_at(t)
     }
+
+    /// Keystream word `t` (bytes `4t .. 4t + 4`, little-endian), the word that belongs to
+    /// token id `t` in the Gumbel-max scheme; one ChaCha8 block.
+    pub fn word_at(&self, t: u32) -> u32 {
+        let mut rng = ChaCha8Rng::from_seed(self.0);
+        rng.set_word_pos(u128::from(t));
+        rng.next_u32()
+    }
 }
 
 impl fmt::Debug for Seed {

@@ -104,10 +104,15 @@ impl Watermark {
         let seeding = self.config.seeding();
         let tail = self.tail(context, seeding.context_len())?;
         Ok(match seeding {
-            Seeding::Unigram | Seeding::LeftHash | Seeding::Window(_) => self.seed_of_payload(tail.iter().copied()),
+            Seeding::Unigram | Seeding::LeftHash | Seeding::Window(_) | Seeding::Gumbel(_) => {
+                self.seed_of_payload(tail.iter().copied())
+            }
             Seeding::MinHash(_) => self.seed_of_payload(std::iter::once(self.min_hash_token(tail))),
             Seeding::SelfHash(_) => {
                 return Err(Error::config("selfhash has no single green list per context; ask for a candidate's seed"))
+            }
+            Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => {
+                return Err(Error::config("the vLLM schemes draw from vLLM's Philox PRF, not from a v1 seed"))
             }
         })
     }
@@ -138,6 +143,49 @@ impl Watermark {
     #[inline]
     pub fn is_green_in(&self, seed: &Seed, token: u32) -> bool {
         token < self.config.vocab_size() && seed.byte_at(token) < self.config.green_threshold()
+    }
+
+    /// The `gumbel:h` uniform of `token` under `seed`: `(w + 0.5) / 2^32` with `w` the
+    /// little-endian keystream word `token` (bytes `4·token .. 4·token + 4`). Exact in
+    /// double precision, strictly inside (0, 1).
+    #[inline]
+    pub fn gumbel_uniform(seed: &Seed, token: u32) -> f64 {
+        (f64::from(seed.word_at(token)) + 0.5) * (1.0 / 4_294_967_296.0)
+    }
+
+    /// The `gumbel:h` sampling choice after the context of `seed`: among the ids whose
+    /// logit (`logits[id]`, after top-k / top-p, removed ids at `-inf`) is finite, the one
+    /// with the largest `logit / temperature + g(id)`, `g = −ln(−ln u)`, in double precision;
+    /// ties go to the smaller id. `None` if no logit is finite or `temperature` is not
+    /// positive. The keystream is read in one pass.
+    pub fn gumbel_argmax(seed: &Seed, logits: &[f32], temperature: f64) -> Option<u32> {
+        Self::gumbel_argmax_f64(seed, logits.iter().map(|&l| f64::from(l)), temperature)
+    }
+
+    /// [`gumbel_argmax`](Self::gumbel_argmax) over `f64` logits.
+    pub fn gumbel_argmax_f64(seed: &Seed, logits: impl IntoIterator<Item = f64>, temperature: f64) -> Option<u32> {
+        if !(temperature > 0.0 && temperature.is_finite()) {
+            return None;
+        }
+        let mut stream = seed.stream();
+        let mut buf = [0u8; 1024];
+        let mut best: Option<(f64, u32)> = None;
+        for (t, l) in logits.into_iter().enumerate() {
+            let at = (t * 4) % buf.len();
+            if at == 0 {
+                stream.fill(&mut buf);
+            }
+            if !l.is_finite() {
+                continue;
+            }
+            let word = u32::from_le_bytes(buf[at..at + 4].try_into().expect("4 bytes"));
+            let u = (f64::from(word) + 0.5) * (1.0 / 4_294_967_296.0);
+            let v = l / temperature + -(-u.ln()).ln();
+            if best.is_none_or(|(b, _)| v > b) {
+                best = Some((v, t as u32));
+            }
+        }
+        best.map(|(_, t)| t)
     }
 
     /// True if `token` is green after `context` (any rule, including `selfhash`).

@@ -9,7 +9,7 @@ use crate::report::{KeyResult, Report, Span, TokenFlag, Verdict, SCHEMA_VERSION}
 use crate::score::{Scorer, Scoring, Tally};
 use crate::tokenize::{TextTokenizer, CHUNK_BYTES};
 use crate::verdict::{check_alpha, decide, Outcome};
-use crate::window::best_window;
+use crate::window::{best_window, best_window_values};
 
 /// The default significance level: a false accusation at most once in a million texts.
 pub const DEFAULT_ALPHA: f64 = 1e-6;
@@ -187,7 +187,8 @@ impl Detector {
             Outcome::Significant => Verdict::Watermarked,
             Outcome::NotSignificant => Verdict::NotWatermarked,
         };
-        let gamma = self.config().gamma_effective();
+        let bits = kind.has_green_bits();
+        let gamma = if bits { self.config().gamma_effective() } else { 0.0 };
         let tokens = (input.ids.len() - input.context) as u64;
 
         let mut spans = Vec::new();
@@ -195,7 +196,8 @@ impl Detector {
             // Scored units of the best key, and which token each one is.
             let (units, at): (Vec<bool>, Vec<usize>) =
                 r.status().iter().enumerate().filter(|(_, s)| s.is_scored()).map(|(i, _)| (r.green()[i], i)).unzip();
-            if let Some(w) = best_window(&units, gamma) {
+            let best = if bits { best_window(&units, gamma) } else { best_window_values(r.values(), kind) };
+            if let Some(w) = best {
                 let (token_start, token_end) = (at[w.start], at[w.end - 1] + 1);
                 let (char_start, char_end) = match &input.chars {
                     Some(c) => (Some(c[token_start].0), Some(c[token_end - 1].1)),
@@ -208,6 +210,7 @@ impl Detector {
                     char_end,
                     scored: (w.end - w.start) as u64,
                     green: w.green,
+                    score: (!bits).then_some(w.sum),
                     log10_p: w.log10_p,
                     log10_p_corrected: (w.log10_p_corrected + log10_keys).min(0.0),
                     windows_tested: w.windows_tested,
@@ -233,6 +236,7 @@ impl Detector {
                     key_id: scorer.key_id(k).to_string(),
                     scored: tallies[k].scored,
                     green: tallies[k].green,
+                    score: (!bits).then_some(tallies[k].sum),
                     log10_p: decision.tails[k],
                 })
                 .collect()
@@ -248,6 +252,7 @@ impl Detector {
             tokens,
             scored: r.scored(),
             green: r.greens(),
+            score: (!bits).then_some(r.sum()),
             p_value: 10f64.powf(log10_p),
             log10_p,
             z: kind.z(&tallies[best]),

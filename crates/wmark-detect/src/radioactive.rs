@@ -174,6 +174,9 @@ pub struct Checkpoint {
     pub scored: u64,
     /// Green tuples among them, s.
     pub green: u64,
+    /// The Gumbel-max schemes only: the sum of the scores so far.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// log10 P(Bin(T, γ_eff) ≥ s) for this key alone: not corrected for the number of keys,
     /// and not a p-value to act on (looking at many checkpoints is many tests; the verdict
     /// uses the end of the corpus only).
@@ -191,6 +194,9 @@ pub struct RadioactivityKeyResult {
     pub green: u64,
     /// s / T; null when T = 0.
     pub green_fraction: Option<f64>,
+    /// The Gumbel-max schemes only: the sum of this key's scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// log10 p for this key alone (not corrected for the number of keys).
     pub log10_p: f64,
     /// Answer tuples not scored because their context occurs in a prompt.
@@ -215,7 +221,7 @@ pub struct RadioactivityReport {
     pub scheme: String,
     /// The key the figures are for: the best key when several were tested.
     pub key_id: String,
-    /// G/256, the green probability of the null hypothesis.
+    /// G/256, the green probability of the null hypothesis (0 for the Gumbel-max schemes).
     pub gamma_effective: f64,
     /// Which repeated units were scored once, across the whole corpus.
     pub dedup: Dedup,
@@ -243,6 +249,10 @@ pub struct RadioactivityReport {
     pub green: u64,
     /// s / T; null when T = 0.
     pub green_fraction: Option<f64>,
+    /// The Gumbel-max schemes only: the sum of the scored tuples' scores, `Gamma(T, 1)`
+    /// under the null (for the dual key, the weighted sum and its exact tail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// log10 of `p_value`: exact, never floored, corrected for the number of keys.
     pub log10_p: f64,
     /// min(1, K · P(Bin(T, γ_eff) ≥ s)); underflows to 0 for strong evidence, see `log10_p`.
@@ -329,6 +339,7 @@ impl Sink for AnswerSink<'_> {
                 tokens: self.start_tokens + unit.index() as u64 + 1,
                 scored: c.tally.scored,
                 green: c.tally.green,
+                score: (!self.kind.has_green_bits()).then_some(c.tally.sum),
                 log10_p: self.kind.tail_log10(&c.tally),
             });
         }
@@ -438,7 +449,7 @@ impl Radioactivity {
         let ids = self.prepare(ids)?;
         self.prompts += 1;
         self.prompt_tokens += ids.len() as u64;
-        let need = self.scorer.context_len();
+        let need = self.scorer.window_len();
         if ids.len() < need {
             return Ok(());
         }
@@ -463,7 +474,7 @@ impl Radioactivity {
         let ids = self.prepare(ids)?;
         self.teacher_documents += 1;
         self.teacher_tokens += ids.len() as u64;
-        let need = self.scorer.context_len();
+        let need = self.scorer.window_len();
         for (k, key) in self.keys.iter_mut().enumerate() {
             for i in need..ids.len() {
                 key.teacher.insert(self.scorer.context_fp(k, &ids[i - need..i]));
@@ -515,6 +526,7 @@ impl Radioactivity {
                     tokens: answer_tokens,
                     scored: c.tally.scored,
                     green: c.tally.green,
+                    score: (!kind.has_green_bits()).then_some(c.tally.sum),
                     log10_p,
                 });
             }
@@ -535,7 +547,8 @@ impl Radioactivity {
                 key_id: self.scorer.key_id(i).to_string(),
                 scored: k.counts.tally.scored,
                 green: k.counts.tally.green,
-                green_fraction: k.counts.tally.green_fraction(),
+                green_fraction: k.counts.tally.green_fraction().filter(|_| kind.has_green_bits()),
+                score: (!kind.has_green_bits()).then_some(k.counts.tally.sum),
                 log10_p: t,
                 excluded_prompt_context: k.counts.excluded_prompt_context,
                 filtered_out: k.counts.filtered_out,
@@ -550,7 +563,7 @@ impl Radioactivity {
             schema_version: RADIOACTIVITY_SCHEMA_VERSION,
             scheme: self.scorer.config().seeding().to_string(),
             key_id: self.scorer.key_id(best).to_string(),
-            gamma_effective: self.scorer.config().gamma_effective(),
+            gamma_effective: if kind.has_green_bits() { self.scorer.config().gamma_effective() } else { 0.0 },
             dedup: self.options.dedup,
             alpha: self.options.alpha,
             teacher_filter: self.options.teacher_filter,
@@ -563,7 +576,8 @@ impl Radioactivity {
             no_context: self.no_context,
             scored: b.tally.scored,
             green: b.tally.green,
-            green_fraction: b.tally.green_fraction(),
+            green_fraction: b.tally.green_fraction().filter(|_| kind.has_green_bits()),
+            score: (!kind.has_green_bits()).then_some(b.tally.sum),
             log10_p,
             p_value: 10f64.powf(log10_p),
             z: kind.z(&b.tally),

@@ -28,19 +28,25 @@ pub enum Verdict {
 pub struct Report {
     /// [`SCHEMA_VERSION`].
     pub schema_version: u32,
-    /// The seeding rule, e.g. `lefthash`, `minhash:4`.
+    /// The scheme, e.g. `lefthash`, `minhash:4`, `gumbel:4`, `vllm-gumbel:4`.
     pub scheme: String,
     /// The id of the key the figures below are for (the best key when several were tested).
     pub key_id: String,
-    /// G/256, the green fraction every statistic uses.
+    /// G/256, the green fraction every statistic uses (0 for the Gumbel-max schemes, which
+    /// have no green list).
     pub gamma_effective: f64,
     /// Tokens in the text (a prompt excluded).
     pub tokens: u64,
     /// Tokens scored, T: with a full context and not repeats under the dedup mode.
     pub scored: u64,
-    /// Scored tokens that are green, s.
+    /// Scored tokens that are green, s (0 for the Gumbel-max schemes).
     pub green: u64,
-    /// P(Bin(T, γ) ≥ s), corrected for the number of keys tested; may underflow to 0, see
+    /// The Gumbel-max schemes only: the sum of the scored tokens' scores `−ln(1 − u)`
+    /// (weighted over two keys for the dual-key scheme).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
+    /// P(Bin(T, γ) ≥ s), or for the Gumbel-max schemes the exact tail of the score's null
+    /// distribution, corrected for the number of keys tested; may underflow to 0, see
     /// `log10_p`.
     pub p_value: f64,
     /// log10 of `p_value`, exact and never floored.
@@ -80,6 +86,9 @@ pub struct Span {
     pub scored: u64,
     /// Green scored tokens in the span.
     pub green: u64,
+    /// The Gumbel-max schemes only: the sum of the span's scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// log10 p of the span alone, as if it had been chosen before looking.
     pub log10_p: f64,
     /// log10 of the p-value corrected for every span compared (Bonferroni), and for the
@@ -113,6 +122,9 @@ pub struct KeyResult {
     pub scored: u64,
     /// Green scored tokens for this key.
     pub green: u64,
+    /// The Gumbel-max schemes only: the sum of this key's scores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<f64>,
     /// log10 p for this key alone (not corrected).
     pub log10_p: f64,
 }

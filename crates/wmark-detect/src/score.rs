@@ -16,22 +16,26 @@
 //! A unit's score depends only on (context, token, key), so a corpus-wide dedup is
 //! order-free: "first occurrence" and a distributed `distinct` keep the same units.
 //!
-//! Score kinds: today the green bit of the KGW family (score 1 or 0; the sum of `n` units
-//! is `Bin(n, γ_eff)` under the null). A kind whose units carry a real-valued score (for
-//! Gumbel-max sampling, `−ln(1 − u)` with a `Gamma(n, 1)` sum) is a new [`ScoreKind`] variant
-//! with its own [`Score`] value and tail, not a new loop.
+//! Score kinds ([`ScoreKind`]): the green bit of the KGW family (score 1 or 0; the sum of
+//! `n` units is `Bin(n, γ_eff)` under the null), and the Gumbel-max score `−ln(1 − u)` of
+//! the `gumbel:h` and vLLM schemes (a sum of `n` is `Gamma(n, 1)`; for vLLM's dual key the
+//! weighted sum `(1 − α)·r_A + α·r_B` of two keys' scores, with its own exact tail). Each
+//! kind is a variant with its own [`Score`] value and tail, not a new loop.
 
-use wmark_core::{Config, GreenMask, Key, KeyId, Seed, Watermark};
+use wmark_core::philox::{exp_score, Philox, PhiloxContext, NO_TOKEN};
+use wmark_core::{Config, GreenMask, Key, KeyId, KeyKind, Seed, Seeding, Watermark};
 
 use crate::dedup::{Dedup, DedupSet};
 use crate::error::Error;
-use crate::stats::{binomial_upper_tail_log10, z_score};
+use crate::stats::{binomial_upper_tail_log10, gamma_upper_tail_log10, weighted_gamma_upper_tail_log10, z_score};
 
 /// What one scored unit contributes to the test.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Score {
     /// A green-list bit: 1 if green.
     Green(bool),
+    /// A real-valued score (Gumbel-max: `−ln(1 − u)`, or a weighted sum of two).
+    Value(f64),
 }
 
 impl Score {
@@ -39,13 +43,15 @@ impl Score {
     pub fn value(self) -> f64 {
         match self {
             Score::Green(g) => f64::from(u8::from(g)),
+            Score::Value(v) => v,
         }
     }
 
-    /// True for a green bit that is set.
+    /// True for a green bit that is set (never for a real-valued score).
     pub fn is_green(self) -> bool {
         match self {
             Score::Green(g) => g,
+            Score::Value(_) => false,
         }
     }
 }
@@ -58,19 +64,46 @@ pub enum ScoreKind {
         /// The effective green fraction `G/256`.
         gamma: f64,
     },
+    /// Gumbel-max: a unit scores `−ln(1 − u)`, `Exp(1)` under the null; `n` units sum to
+    /// `Gamma(n, 1)`.
+    Gumbel,
+    /// vLLM's dual key: a unit scores `(1 − α)·r_A + α·r_B`, two independent `Exp(1)`
+    /// scores under the null; the sum of `n` is `(1 − α)·X + α·Y` with `X, Y ~ Gamma(n, 1)`.
+    WeightedGumbel {
+        /// The weight of key B.
+        alpha: f64,
+    },
 }
 
 impl ScoreKind {
     /// The kind of a configuration's scheme.
     pub fn of(config: &Config) -> ScoreKind {
-        ScoreKind::GreenBit { gamma: config.gamma_effective() }
+        match config.seeding() {
+            Seeding::Gumbel(_) | Seeding::VllmGumbel(_) => ScoreKind::Gumbel,
+            Seeding::VllmDualKeyGumbel(_) => ScoreKind::WeightedGumbel { alpha: config.alpha() },
+            _ => ScoreKind::GreenBit { gamma: config.gamma_effective() },
+        }
+    }
+
+    /// True for the kinds whose units are green bits.
+    pub fn has_green_bits(self) -> bool {
+        matches!(self, ScoreKind::GreenBit { .. })
     }
 
     /// log10 of the p-value of `tally` for one key: `P(S ≥ s)` under the null, exact, in
     /// log space, never floored; 0 when nothing was scored.
     pub fn tail_log10(self, tally: &Tally) -> f64 {
+        self.tail_log10_of(tally.scored, tally.green, tally.sum)
+    }
+
+    /// [`tail_log10`](Self::tail_log10) of `scored` units with `green` green bits (green-bit
+    /// kinds) or a score sum `sum` (the others).
+    pub fn tail_log10_of(self, scored: u64, green: u64, sum: f64) -> f64 {
         match self {
-            ScoreKind::GreenBit { gamma } => binomial_upper_tail_log10(tally.scored, tally.green, gamma),
+            ScoreKind::GreenBit { gamma } => binomial_upper_tail_log10(scored, green, gamma),
+            ScoreKind::Gumbel if scored == 0 => 0.0,
+            ScoreKind::Gumbel => gamma_upper_tail_log10(scored as f64, sum),
+            ScoreKind::WeightedGumbel { alpha } => weighted_gamma_upper_tail_log10(scored, alpha, sum),
         }
     }
 
@@ -79,14 +112,23 @@ impl ScoreKind {
     pub fn floor_log10(self, scored: u64) -> f64 {
         match self {
             ScoreKind::GreenBit { gamma } => scored as f64 * gamma.log10(),
+            ScoreKind::Gumbel | ScoreKind::WeightedGumbel { .. } => f64::NEG_INFINITY,
         }
     }
 
     /// The z-score of `tally`, for familiarity only; `None` when nothing was scored.
     pub fn z(self, tally: &Tally) -> Option<f64> {
-        match self {
-            ScoreKind::GreenBit { gamma } => (tally.scored > 0).then(|| z_score(tally.scored, tally.green, gamma)),
+        if tally.scored == 0 {
+            return None;
         }
+        let n = tally.scored as f64;
+        Some(match self {
+            ScoreKind::GreenBit { gamma } => z_score(tally.scored, tally.green, gamma),
+            ScoreKind::Gumbel => (tally.sum - n) / n.sqrt(),
+            ScoreKind::WeightedGumbel { alpha } => {
+                (tally.sum - n) / (n * ((1.0 - alpha).powi(2) + alpha * alpha)).sqrt()
+            }
+        })
     }
 }
 
@@ -97,6 +139,8 @@ pub struct Tally {
     pub scored: u64,
     /// Scored units that are green, s (green-bit kinds).
     pub green: u64,
+    /// The sum of the scores (real-valued kinds; the green count again for green bits).
+    pub sum: f64,
 }
 
 impl Tally {
@@ -105,6 +149,7 @@ impl Tally {
     pub fn add(&mut self, score: Score) {
         self.scored += 1;
         self.green += u64::from(score.is_green());
+        self.sum += score.value();
     }
 
     /// `s / T`; `None` when nothing was scored.
@@ -120,9 +165,11 @@ impl Tally {
 /// contexts) cost no keystream block.
 #[derive(Clone, Debug)]
 pub struct Unit<'a> {
-    wm: &'a Watermark,
+    mark: &'a Mark,
     index: usize,
     token: u32,
+    /// The v1 seed; for the vLLM schemes the Philox states of key A (bytes 0..16) and key B
+    /// (bytes 16..32).
     seed: Seed,
     context: u128,
 }
@@ -140,8 +187,9 @@ impl Unit<'_> {
         self.token
     }
 
-    /// The context fingerprint: the first 16 bytes of the green list's seed; for
-    /// `selfhash`, whose seed depends on the candidate, a hash of the context tokens.
+    /// The context fingerprint: the first 16 bytes of the green list's seed (for the vLLM
+    /// schemes, the Philox state of the context under key A); for `selfhash`, whose seed
+    /// depends on the candidate, a hash of the context tokens.
     #[inline]
     pub fn context(&self) -> u128 {
         self.context
@@ -153,10 +201,10 @@ impl Unit<'_> {
         tuple_fp(&self.seed, self.token)
     }
 
-    /// The unit's score (one ChaCha8 block for a green bit).
+    /// The unit's score (one ChaCha8 block, or one or two Philox calls).
     #[inline]
     pub fn score(&self) -> Score {
-        Score::Green(self.wm.is_green_in(&self.seed, self.token))
+        self.mark.score(&self.seed, self.token)
     }
 }
 
@@ -168,6 +216,8 @@ pub enum Status {
     Green,
     /// Scored, and not in the green list.
     Red,
+    /// Scored, with a real-valued score (the Gumbel-max schemes).
+    Scored,
     /// Not scored: its unit was already scored (see [`Dedup`]).
     Repeat,
     /// Not scored: fewer tokens precede it than the seeding rule needs.
@@ -177,7 +227,7 @@ pub enum Status {
 impl Status {
     /// True for the statuses that count in the test.
     pub fn is_scored(self) -> bool {
-        matches!(self, Status::Green | Status::Red)
+        matches!(self, Status::Green | Status::Red | Status::Scored)
     }
 }
 
@@ -196,21 +246,56 @@ pub trait Sink {
     fn scored(&mut self, unit: &Unit<'_>, score: Score);
 }
 
+/// One key, compiled for its scheme.
+#[derive(Clone, Debug)]
+enum Mark {
+    /// A green-list scheme of v1.
+    Green(Watermark),
+    /// `gumbel:h`: the v1 seed, 32-bit keystream words.
+    Gumbel(Watermark),
+    /// vLLM's Philox PRF; with `b` and the weight `alpha` of key B, the dual-key scheme.
+    Vllm { a: Philox, b: Option<(Philox, f64)> },
+}
+
+impl Mark {
+    #[inline]
+    fn score(&self, seed: &Seed, token: u32) -> Score {
+        match self {
+            Mark::Green(wm) => Score::Green(wm.is_green_in(seed, token)),
+            Mark::Gumbel(_) => Score::Value(exp_score(Watermark::gumbel_uniform(seed, token))),
+            Mark::Vllm { a, b } => {
+                let (state_a, state_b) = philox_states(seed);
+                let r_a = exp_score(f64::from(a.uniform(&state_a, token)));
+                match b {
+                    None => Score::Value(r_a),
+                    Some((b, alpha)) => {
+                        let r_b = exp_score(f64::from(b.uniform(&state_b, token)));
+                        Score::Value((1.0 - alpha) * r_a + alpha * r_b)
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Keys and a configuration, compiled for scoring: built once, then read-only and shareable
 /// across threads.
 #[derive(Clone)]
 pub struct Scorer {
-    marks: Vec<Watermark>,
+    marks: Vec<Mark>,
+    ids: Vec<KeyId>,
     config: Config,
     kind: ScoreKind,
     need: usize,
     selfhash: bool,
+    /// The vLLM schemes' context width: contexts are padded with −1 before the start.
+    vllm_width: Option<usize>,
 }
 
 impl std::fmt::Debug for Scorer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Scorer")
-            .field("keys", &self.marks.iter().map(|m| m.key_id()).collect::<Vec<_>>())
+            .field("keys", &self.ids)
             .field("config", &self.config)
             .field("kind", &self.kind)
             .finish()
@@ -218,18 +303,52 @@ impl std::fmt::Debug for Scorer {
 }
 
 impl Scorer {
-    /// A scorer for `keys` (at least one), all with `config`.
+    /// A scorer for `keys` (at least one), all with `config`. The keys must be of the
+    /// scheme's kind: v1 keys for wmark's schemes, vLLM keys for the `vllm-*` schemes.
     pub fn new(keys: &[Key], config: Config) -> Result<Scorer, Error> {
         if keys.is_empty() {
             return Err(Error::no_keys());
         }
         let seeding = config.seeding();
+        let want = seeding.key_kind();
+        if let Some(k) = keys.iter().find(|k| k.kind() != want) {
+            return Err(Error::input(match want {
+                KeyKind::Vllm => format!(
+                    "the scheme {seeding} needs a vLLM key (a key file `wmark-vllm-key-v1:<decimal>`), \
+                     but key {} is a wmark key",
+                    k.id()
+                ),
+                KeyKind::V1 => format!(
+                    "the scheme {seeding} needs a wmark key (a key file `wmark-key-v1:<hex>`), but key {} is a vLLM key",
+                    k.id()
+                ),
+            }));
+        }
+        let marks = keys
+            .iter()
+            .map(|k| match seeding {
+                Seeding::Gumbel(_) => Mark::Gumbel(Watermark::new(k, config)),
+                Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => {
+                    let key = k.dangerous_expose_vllm_key().expect("checked: a vLLM key");
+                    if matches!(seeding, Seeding::VllmDualKeyGumbel(_)) {
+                        let a = Philox::new(wmark_core::philox::derive_vllm_key(key, b"key_a"));
+                        let b = Philox::new(wmark_core::philox::derive_vllm_key(key, b"key_b"));
+                        Mark::Vllm { a, b: Some((b, config.alpha())) }
+                    } else {
+                        Mark::Vllm { a: Philox::new(key), b: None }
+                    }
+                }
+                _ => Mark::Green(Watermark::new(k, config)),
+            })
+            .collect();
         Ok(Scorer {
-            marks: keys.iter().map(|k| Watermark::new(k, config)).collect(),
+            marks,
+            ids: keys.iter().map(Key::id).collect(),
             config,
             kind: ScoreKind::of(&config),
             need: seeding.context_len(),
             selfhash: seeding.depends_on_candidate(),
+            vllm_width: seeding.vllm_width(),
         })
     }
 
@@ -250,12 +369,20 @@ impl Scorer {
 
     /// The id of key `key`.
     pub fn key_id(&self, key: usize) -> KeyId {
-        self.marks[key].key_id()
+        self.ids[key]
     }
 
-    /// How many tokens before a position the seeding rule reads.
+    /// How many tokens before a position the seeding rule needs before it scores anything:
+    /// 0 for the vLLM schemes, which pad the context with −1 at the start of a generation.
     pub fn context_len(&self) -> usize {
         self.need
+    }
+
+    /// How many ids a context is made of: [`context_len`](Self::context_len), or for the
+    /// vLLM schemes their context width. The windows that [`context_fp`](Self::context_fp)
+    /// takes have this length.
+    pub fn window_len(&self) -> usize {
+        self.vllm_width.unwrap_or(self.need)
     }
 
     /// Errors if an id is at or above the vocabulary size: the text was not tokenized for
@@ -268,35 +395,69 @@ impl Scorer {
         }
     }
 
-    /// The unit at position `index` of `ids` for key `key`; `index ≥ context_len()`.
+    /// The unit at position `index` of `ids` for key `key`; `index ≥ context_len()`. For
+    /// the vLLM schemes the generation starts at `ids[0]`.
     #[inline]
     pub fn unit<'a>(&'a self, key: usize, ids: &[u32], index: usize) -> Unit<'a> {
-        let wm = &self.marks[key];
-        let context = &ids[index - self.need..index];
+        self.unit_from(key, ids, 0, index)
+    }
+
+    /// [`unit`](Self::unit), for the vLLM schemes with the generation starting at
+    /// `ids[start]` (earlier ids are a prompt, which vLLM's contexts do not read).
+    #[inline]
+    fn unit_from<'a>(&'a self, key: usize, ids: &[u32], start: usize, index: usize) -> Unit<'a> {
+        let mark = &self.marks[key];
         let token = ids[index];
-        let (seed, context) = if self.selfhash {
-            let seeder = wm.seeder(context).expect("context has the length the rule needs");
-            (seeder.seed(token), tokens_fp(context))
-        } else {
-            let seed = wm.context_seed(context).expect("context has the length the rule needs");
-            (seed, seed_fp(&seed))
+        let (seed, context) = match mark {
+            Mark::Vllm { a, b } => {
+                let w = self.vllm_width.expect("a vLLM scheme");
+                // Context word i of position `index` is ids[index - w + i], or −1 before `start`.
+                let word = |i: usize| {
+                    let at = index + i;
+                    if at >= start + w {
+                        ids[at - w]
+                    } else {
+                        NO_TOKEN
+                    }
+                };
+                let state_a = a.absorb(w, word);
+                let state_b = b.as_ref().map(|(b, _)| b.absorb(w, word));
+                philox_seed(state_a, state_b)
+            }
+            Mark::Green(wm) | Mark::Gumbel(wm) => {
+                let context = &ids[index - self.need..index];
+                if self.selfhash {
+                    let seeder = wm.seeder(context).expect("context has the length the rule needs");
+                    (seeder.seed(token), tokens_fp(context))
+                } else {
+                    let seed = wm.context_seed(context).expect("context has the length the rule needs");
+                    (seed, seed_fp(&seed))
+                }
+            }
         };
-        Unit { wm, index, token, seed, context }
+        Unit { mark, index, token, seed, context }
     }
 
     /// The context fingerprint of the position that follows `window` (exactly
-    /// `context_len()` ids), for key `key`: what [`Unit::context`] of that position is.
+    /// [`window_len()`](Self::window_len) ids), for key `key`: what [`Unit::context`] of
+    /// that position is.
     pub fn context_fp(&self, key: usize, window: &[u32]) -> u128 {
-        debug_assert_eq!(window.len(), self.need);
-        if self.selfhash {
-            tokens_fp(window)
-        } else {
-            seed_fp(&self.marks[key].context_seed(window).expect("context has the length the rule needs"))
+        debug_assert_eq!(window.len(), self.window_len());
+        match &self.marks[key] {
+            Mark::Vllm { a, .. } => u128::from_le_bytes(a.absorb_ids(window).to_bytes()),
+            Mark::Green(wm) | Mark::Gumbel(wm) => {
+                if self.selfhash {
+                    tokens_fp(window)
+                } else {
+                    seed_fp(&wm.context_seed(window).expect("context has the length the rule needs"))
+                }
+            }
         }
     }
 
     /// The one dedup-and-score walk: every position of `ids[from..]` for key `key`, with
-    /// `ids[..from]` as context only. Positions without full context go to
+    /// `ids[..from]` as context only (for the vLLM schemes, not even that: a generation's
+    /// contexts start with −1 at `ids[from]`). Positions without full context go to
     /// [`Sink::no_context`]; the others become units, which the sink may skip
     /// ([`Sink::admit`]); admitted units are scored the first time `dedup` sees them in
     /// `set`, and are repeats otherwise. Ids must have been checked ([`Scorer::check_ids`]).
@@ -316,7 +477,7 @@ impl Scorer {
                 sink.no_context(index);
                 continue;
             }
-            let unit = self.unit(key, ids, index);
+            let unit = self.unit_from(key, ids, from, index);
             if !sink.admit(&unit) {
                 continue;
             }
@@ -329,11 +490,12 @@ impl Scorer {
         }
     }
 
-    /// Scores every token of `tokens` after one `context` (exactly `context_len()` ids) for
-    /// key `key`, calling `f(i, tuple fingerprint, score)` for `tokens[i]`. With many
-    /// tokens and a shared seed, the whole green list is expanded once into `mask` (about
-    /// 10 µs at V = 49,152) instead of one keystream block per token: the fast path of the
-    /// null calibration, which scores each distinct tuple of a corpus once per key.
+    /// Scores every token of `tokens` after one `context` (exactly
+    /// [`window_len()`](Self::window_len) ids) for key `key`, calling `f(i, tuple
+    /// fingerprint, score)` for `tokens[i]`. For green lists with many tokens and a shared
+    /// seed, the whole green list is expanded once into `mask` (about 10 µs at V = 49,152)
+    /// instead of one keystream block per token: the fast path of the null calibration,
+    /// which scores each distinct tuple of a corpus once per key.
     pub fn score_after(
         &self,
         key: usize,
@@ -344,7 +506,24 @@ impl Scorer {
     ) {
         /// From this many tokens on, one mask beats one block per token.
         const MASK_AT: usize = 96;
-        let wm = &self.marks[key];
+        let mark = &self.marks[key];
+        let wm = match mark {
+            Mark::Green(wm) => wm,
+            Mark::Gumbel(wm) => {
+                let seed = wm.context_seed(context).expect("context has the length the rule needs");
+                for (i, &t) in tokens.iter().enumerate() {
+                    f(i, tuple_fp(&seed, t), mark.score(&seed, t));
+                }
+                return;
+            }
+            Mark::Vllm { a, b } => {
+                let (seed, _) = philox_seed(a.absorb_ids(context), b.as_ref().map(|(b, _)| b.absorb_ids(context)));
+                for (i, &t) in tokens.iter().enumerate() {
+                    f(i, tuple_fp(&seed, t), mark.score(&seed, t));
+                }
+                return;
+            }
+        };
         let seeder = wm.seeder(context).expect("context has the length the rule needs");
         match seeder.shared_seed() {
             Some(seed) if tokens.len() >= MASK_AT => {
@@ -372,14 +551,36 @@ impl Scorer {
     }
 }
 
+/// The seed bytes of a vLLM unit (the states of keys A and B) and its context fingerprint
+/// (key A's state).
+#[inline]
+fn philox_seed(a: PhiloxContext, b: Option<PhiloxContext>) -> (Seed, u128) {
+    let mut seed = [0u8; 32];
+    let a_bytes = a.to_bytes();
+    seed[..16].copy_from_slice(&a_bytes);
+    if let Some(b) = b {
+        seed[16..].copy_from_slice(&b.to_bytes());
+    }
+    (Seed(seed), u128::from_le_bytes(a_bytes))
+}
+
+/// The two Philox states stored by [`philox_seed`].
+#[inline]
+fn philox_states(seed: &Seed) -> (PhiloxContext, PhiloxContext) {
+    let word = |i: usize| u32::from_le_bytes(seed.0[4 * i..4 * i + 4].try_into().expect("4 bytes"));
+    (PhiloxContext([word(0), word(1), word(2), word(3)]), PhiloxContext([word(4), word(5), word(6), word(7)]))
+}
+
 /// The status and colour of every position of one document, and its tally: the sink the
 /// detector uses.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Scoring {
     status: Vec<Status>,
     green: Vec<bool>,
+    values: Vec<f64>,
     scored: u64,
     greens: u64,
+    sum: f64,
 }
 
 impl Scoring {
@@ -392,10 +593,15 @@ impl Scoring {
         &self.status
     }
 
-    /// Colour of each position (false where there was no context to decide). A repeat's
-    /// colour is computed too, for highlighting.
+    /// Colour of each position (false where there was no context to decide, and for the
+    /// kinds without green bits). A repeat's colour is computed too, for highlighting.
     pub fn green(&self) -> &[bool] {
         &self.green
+    }
+
+    /// The real-valued score of each scored unit, in order (empty for green-bit kinds).
+    pub fn values(&self) -> &[f64] {
+        &self.values
     }
 
     /// Units scored, T (the green and red statuses).
@@ -408,9 +614,14 @@ impl Scoring {
         self.greens
     }
 
+    /// The sum of the scores of the scored units.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
     /// The tally of the scored units.
     pub fn tally(&self) -> Tally {
-        Tally { scored: self.scored, green: self.greens }
+        Tally { scored: self.scored, green: self.greens, sum: self.sum }
     }
 }
 
@@ -427,10 +638,18 @@ impl Sink for Scoring {
 
     fn scored(&mut self, _unit: &Unit<'_>, score: Score) {
         let green = score.is_green();
-        self.status.push(if green { Status::Green } else { Status::Red });
+        self.status.push(match score {
+            Score::Green(true) => Status::Green,
+            Score::Green(false) => Status::Red,
+            Score::Value(_) => Status::Scored,
+        });
         self.green.push(green);
+        if let Score::Value(v) = score {
+            self.values.push(v);
+        }
         self.scored += 1;
         self.greens += u64::from(green);
+        self.sum += score.value();
     }
 }
 

@@ -74,7 +74,7 @@ mod tests {
 
     #[test]
     fn the_best_key_is_corrected_for_the_number_of_keys() {
-        let t = |scored, green| Tally { scored, green };
+        let t = |scored, green| Tally { scored, green, ..Tally::default() };
         let one = decide(KIND, &[t(200, 150)], 1e-6);
         assert_eq!(one.outcome, Outcome::Significant);
         let four = decide(KIND, &[t(200, 50), t(200, 150), t(200, 60), t(200, 150)], 1e-6);
@@ -86,12 +86,18 @@ mod tests {
     #[test]
     fn too_few_units_is_insufficient_not_an_error() {
         // 9 green of 9 at γ = 1/4: p = 4^-9 ≈ 3.8e-6 > 1e-6.
-        assert_eq!(decide(KIND, &[Tally { scored: 9, green: 9 }], 1e-6).outcome, Outcome::Insufficient);
+        assert_eq!(
+            decide(KIND, &[Tally { scored: 9, green: 9, ..Tally::default() }], 1e-6).outcome,
+            Outcome::Insufficient
+        );
         assert_eq!(decide(KIND, &[Tally::default()], 1e-6).outcome, Outcome::Insufficient);
         // 10 of 10 reaches it alone, but not corrected for two keys.
-        let ten = Tally { scored: 10, green: 10 };
+        let ten = Tally { scored: 10, green: 10, ..Tally::default() };
         assert_eq!(decide(KIND, &[ten], 1e-6).outcome, Outcome::Significant);
         assert_eq!(decide(KIND, &[ten, Tally::default()], 1e-6).outcome, Outcome::Insufficient);
-        assert_eq!(decide(KIND, &[Tally { scored: 100, green: 25 }], 1e-6).outcome, Outcome::NotSignificant);
+        assert_eq!(
+            decide(KIND, &[Tally { scored: 100, green: 25, ..Tally::default() }], 1e-6).outcome,
+            Outcome::NotSignificant
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The most significant contiguous span of scored tokens, with a p-value that accounts for
 //! every span that was tried.
 
+use crate::score::ScoreKind;
 use crate::stats::binomial_upper_tail_log10;
 
 /// Up to this many scored tokens every span length is tried; above it, a geometric grid of
@@ -16,6 +17,8 @@ pub struct Window {
     pub end: usize,
     /// Green units in the span.
     pub green: u64,
+    /// The sum of the span's scores (for green bits, `green` again).
+    pub sum: f64,
     /// log10 of the span's own binomial p-value (as if it had been chosen in advance).
     pub log10_p: f64,
     /// log10 of the Bonferroni-corrected p-value: `min(1, windows_tested · p)`.
@@ -79,6 +82,52 @@ pub fn best_window(greens: &[bool], gamma: f64) -> Option<Window> {
                 start,
                 end: start + len,
                 green: most,
+                sum: most as f64,
+                log10_p,
+                log10_p_corrected: 0.0,
+                windows_tested: 0,
+            });
+        }
+    }
+    best.map(|mut w| {
+        w.windows_tested = tested;
+        w.log10_p_corrected = (w.log10_p + (tested as f64).log10()).min(0.0);
+        w
+    })
+}
+
+/// [`best_window`] for real-valued scores (`values`, one per scored unit) under the null
+/// distribution of `kind`: for a fixed length the most significant span is the one with the
+/// largest sum, found with prefix sums; the same lengths and the same correction.
+pub fn best_window_values(values: &[f64], kind: ScoreKind) -> Option<Window> {
+    let t = values.len();
+    if t == 0 {
+        return None;
+    }
+    let mut prefix = Vec::with_capacity(t + 1);
+    prefix.push(0.0f64);
+    for &v in values {
+        prefix.push(prefix.last().unwrap() + v);
+    }
+    let mut best: Option<Window> = None;
+    let mut tested = 0u64;
+    for len in lengths(t) {
+        let (mut start, mut most) = (0usize, f64::NEG_INFINITY);
+        for s in 0..=t - len {
+            let sum = prefix[s + len] - prefix[s];
+            if sum > most {
+                most = sum;
+                start = s;
+            }
+        }
+        tested += (t - len + 1) as u64;
+        let log10_p = kind.tail_log10_of(len as u64, 0, most.max(0.0));
+        if best.is_none_or(|b| log10_p < b.log10_p) {
+            best = Some(Window {
+                start,
+                end: start + len,
+                green: 0,
+                sum: most,
                 log10_p,
                 log10_p_corrected: 0.0,
                 windows_tested: 0,

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use serde::Deserialize;
 use wmark_detect::stats::{
-    binomial_p_value, binomial_upper_tail_log10, gamma_upper_tail_log10, normal_upper_tail_log10, z_score, Tail,
-    MAX_SHAPE, MAX_TRIALS,
+    binomial_p_value, binomial_upper_tail_log10, gamma_upper_tail_log10, normal_upper_tail_log10,
+    weighted_gamma_upper_tail_log10, z_score, Tail, MAX_SHAPE, MAX_TRIALS,
 };
 
 /// Largest accepted relative error of a log10 probability.
@@ -34,6 +34,19 @@ struct Fixture {
     binomial: Vec<BinomialCase>,
     gamma_upper: Vec<GammaCase>,
     normal_upper: Vec<NormalCase>,
+    weighted_gamma: Vec<WeightedGammaCase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WeightedGammaCase {
+    name: String,
+    n: u64,
+    alpha: f64,
+    s: f64,
+    log10_p: f64,
+    #[allow(dead_code)] // provenance only
+    method: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +142,18 @@ fn fixture_binomial() {
         let t = binomial_p_value(c.n, c.k, c.p);
         assert_eq!(t.log10_p.to_bits(), binomial_upper_tail_log10(c.n, c.k, c.p).to_bits());
     }
+}
+
+#[test]
+fn fixture_weighted_gamma() {
+    let f = fixture();
+    assert!(f.weighted_gamma.len() >= 50);
+    let rows: Vec<_> = f
+        .weighted_gamma
+        .iter()
+        .map(|c| (c.name.clone(), c.log10_p, weighted_gamma_upper_tail_log10(c.n, c.alpha, c.s)))
+        .collect();
+    check_table("weighted_gamma", &rows);
 }
 
 #[test]
