@@ -247,7 +247,8 @@ fn median3(mut f: impl FnMut()) -> Duration {
 }
 
 /// The detector's rows: ids through the scorer (tuple dedup, one key, `lefthash`, V =
-/// 128,256, 10^6 pseudo-random ids) and, when the asset cache has them, 2 MB of State of the
+/// 128,256, 10^6 pseudo-random ids; and the Gumbel-max schemes `vllm-gumbel:4`,
+/// `vllm-dual-key-gumbel:4` and `gumbel:4` with context dedup on the same ids) and, when the asset cache has them, 2 MB of State of the
 /// Union text through the Llama 3 tokenizer alone and through the whole detector.
 fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Result<()> {
     use wmark_detect::{Detector, Options, TextTokenizer};
@@ -268,6 +269,20 @@ fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Resu
         detector.detect_ids(&ids, 0).expect("ids in range");
     });
     rows.push(row("detect_ids", Some("lefthash"), vocab, ids.len() as u64, 0, t, None));
+    // The Gumbel-max schemes, with their default dedup (the first time a context is seen).
+    let gumbel_opts = || Options { dedup: wmark_detect::Dedup::Window, ..Options::default() };
+    for (seeding, key) in [
+        (Seeding::VllmGumbel(4), Key::from_vllm(0x2545_f491_4f6c_dd1d)),
+        (Seeding::VllmDualKeyGumbel(4), Key::from_vllm(0x2545_f491_4f6c_dd1d)),
+        (Seeding::Gumbel(4), Key::from_bytes([7; 32])),
+    ] {
+        let config = Config::gumbel(seeding, vocab).expect("valid configuration");
+        let detector = Detector::new(&[key], config, gumbel_opts())?;
+        let t = median3(|| {
+            detector.detect_ids(&ids, 0).expect("ids in range");
+        });
+        rows.push(row("detect_ids", Some(&seeding.to_string()), vocab, ids.len() as u64, 0, t, None));
+    }
 
     let cache = wmark_lm::assets::cache_dir();
     let tok_path = cache.join("tokenizers/llama3/tokenizer.json");
@@ -308,8 +323,8 @@ fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Resu
     if !json {
         writeln!(
             out,
-            "detector, one core: {:<12} {:>8} {:>9} {:>10} {:>14} {:>10}",
-            "op", "vocab", "tokens", "median", "tokens/s", "vs tokenize"
+            "detector, one core: {:<12} {:<24} {:>8} {:>9} {:>10} {:>14} {:>10}",
+            "op", "scheme", "vocab", "tokens", "median", "tokens/s", "vs tokenize"
         )?;
     }
     for r in rows {
@@ -320,8 +335,12 @@ fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Resu
             let median = format!("{:.2?}", Duration::from_nanos(r.median_ns));
             writeln!(
                 out,
-                "detector, one core: {:<12} {:>8} {:>9} {median:>10} {:>14.0} {ratio:>10}",
-                r.op, r.vocab, r.tokens, r.tokens_per_second
+                "detector, one core: {:<12} {:<24} {:>8} {:>9} {median:>10} {:>14.0} {ratio:>10}",
+                r.op,
+                r.scheme.as_deref().unwrap_or("-"),
+                r.vocab,
+                r.tokens,
+                r.tokens_per_second
             )?;
         }
     }

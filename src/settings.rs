@@ -163,19 +163,25 @@ impl Scheme {
 }
 
 impl SchemeArgs {
-    /// The scheme named by `--scheme`, with `--context-width` and `--alpha` checked against it.
+    /// The scheme named by `--scheme`, with `--context-width` and `--vllm-alpha` checked
+    /// against it.
     fn seeding(&self, scheme: &str) -> Result<Seeding> {
         let vllm = matches!(scheme, "vllm-gumbel" | "vllm-dual-key-gumbel");
         let seeding: Seeding = if vllm {
             format!("{scheme}:{}", self.context_width.unwrap_or(4)).parse()?
         } else {
             let seeding: Seeding = scheme.parse()?;
-            if self.context_width.is_some() && seeding.vllm_width().is_none() {
-                return Err(Fail::usage(format!(
-                    "--context-width applies to the vLLM schemes only; {seeding} names its context in the scheme"
-                )));
+            match (self.context_width, seeding.vllm_width()) {
+                (Some(_), None) => {
+                    return Err(Fail::usage(format!(
+                        "--context-width applies to the vLLM schemes only; {seeding} names its context in the scheme"
+                    )))
+                }
+                (Some(given), Some(w)) if given != w => {
+                    return Err(Fail::usage(format!("--context-width {given} contradicts the scheme {seeding}")))
+                }
+                _ => seeding,
             }
-            seeding
         };
         if self.vllm_alpha.is_some() && !matches!(seeding, Seeding::VllmDualKeyGumbel(_)) {
             return Err(Fail::usage("--vllm-alpha applies to --scheme vllm-dual-key-gumbel only"));

@@ -31,13 +31,24 @@ fn bench_json_lines() {
     }
     assert!(lines.iter().any(|l| l["op"] == "processor_step" && l["scheme"] == "lefthash" && l["vocab"] == 128_256));
     // The detector's rows: ids, and (the assets are fetched) the tokenizer and text detection.
-    let ops: Vec<&str> = detector.iter().map(|l| l["op"].as_str().unwrap()).collect();
-    assert_eq!(ops, ["detect_ids", "tokenize", "detect_text"]);
+    let ops: Vec<(&str, &str)> =
+        detector.iter().map(|l| (l["op"].as_str().unwrap(), l["scheme"].as_str().unwrap_or("-"))).collect();
+    assert_eq!(
+        ops,
+        [
+            ("detect_ids", "lefthash"),
+            ("detect_ids", "vllm-gumbel:4"),
+            ("detect_ids", "vllm-dual-key-gumbel:4"),
+            ("detect_ids", "gumbel:4"),
+            ("tokenize", "-"),
+            ("detect_text", "lefthash")
+        ]
+    );
     for l in &detector {
         assert!(l["tokens"].as_u64().unwrap() > 100_000 && l["tokens_per_second"].as_f64().unwrap() > 0.0, "{l}");
     }
-    assert!(detector[2]["ratio_to_tokenizer"].as_f64().unwrap() > 0.0);
-    assert_eq!(detector[1]["tokens"], detector[2]["tokens"], "the same text");
+    assert!(detector[5]["ratio_to_tokenizer"].as_f64().unwrap() > 0.0);
+    assert_eq!(detector[4]["tokens"], detector[5]["tokens"], "the same text");
 }
 
 #[test]

@@ -153,6 +153,11 @@ impl ExactSet {
     pub fn new() -> ExactSet {
         ExactSet::default()
     }
+
+    /// An empty set with room for `n` fingerprints (no rehashing on the way there).
+    pub fn with_capacity(n: usize) -> ExactSet {
+        ExactSet { seen: HashSet::with_capacity_and_hasher(n, BuildFold::default()) }
+    }
 }
 
 impl DedupSet for ExactSet {

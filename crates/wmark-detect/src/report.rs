@@ -8,7 +8,8 @@ use crate::score::Status;
 
 /// The version of the report format. A new optional field does not change it; a rename, a
 /// removal, a change of type, meaning or presence, or a new enum value does (see
-/// docs/report-format.md, "Versioning").
+/// docs/report-format.md, "Versioning", and its one exception: the `scored` status, which
+/// only schemes added later can produce).
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The decision at level α.

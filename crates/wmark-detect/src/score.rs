@@ -545,8 +545,10 @@ impl Scorer {
     /// status and colour, and the tally. What the detector reports for one document.
     pub fn score_ids(&self, key: usize, ids: &[u32], from: usize, dedup: Dedup) -> Result<Scoring, Error> {
         self.check_ids(ids)?;
-        let mut out = Scoring::with_capacity(ids.len() - from.min(ids.len()));
-        self.walk(key, ids, from, dedup, &mut crate::dedup::ExactSet::new(), &mut out);
+        let n = ids.len() - from.min(ids.len());
+        let mut out = Scoring::with_capacity(n);
+        let mut set = crate::dedup::ExactSet::with_capacity(if dedup == Dedup::None { 0 } else { n });
+        self.walk(key, ids, from, dedup, &mut set, &mut out);
         Ok(out)
     }
 }
