@@ -8,6 +8,8 @@ things they import from the rest of vLLM, runs them on CPU torch and writes
 
     fixtures/vectors/vllm-philox.toml   vLLM's key derivation, Philox uniforms and Gumbel-max choices
     fixtures/vectors/vllm-detect.toml   what vLLM's detectors return for token sequences
+    fixtures/vectors/vllm-accepts.toml  vLLM's detectors run on answers wmark generated
+                                        (fixtures/vllm-answers/*.jsonl)
 
 which wmark's Rust tests check its vLLM-compatible schemes against. Nothing of vLLM is kept
 in the repository: its files are extracted under the cache directory (target/vllm-ref/).
@@ -22,6 +24,7 @@ thread, so a rerun with the same torch writes byte-identical files. Needs Python
 import argparse
 import hashlib
 import importlib
+import json
 import logging
 import math
 import random
@@ -49,6 +52,7 @@ REQUIRED = (
 )
 PHILOX_OUT = "vllm-philox.toml"
 DETECT_OUT = "vllm-detect.toml"
+ACCEPTS_OUT = "vllm-accepts.toml"
 U64_MAX = 2**64 - 1
 MASK32 = 2**32 - 1
 
@@ -591,6 +595,104 @@ def detect_file(gumbel, torch, provenance):
 
 
 # ---------------------------------------------------------------------------
+# vllm-accepts.toml
+# ---------------------------------------------------------------------------
+
+# The answers wmark generated with its vLLM-compatible schemes (fixtures/vllm-answers/README.md):
+# (file stem, algorithm, the scheme every line must name, context width, alpha).
+ANSWER_FILES = [
+    ("vllm-gumbel-w4", "gumbel", "vllm-gumbel:4", 4, 0.1),
+    ("vllm-dual-key-gumbel-w4-a0.1", "dual_key_gumbel", "vllm-dual-key-gumbel:4", 4, 0.1),
+]
+# The published test key the answers were generated with (a 64-bit vLLM key).
+ANSWER_KEY = 9876543210123456789
+# The control: the same detector under a key the answers were not generated with.
+OTHER_KEY = (ANSWER_KEY + 1) % 2**64
+
+ACCEPTS_DOC = """
+vLLM's own detectors (vllm.v1.watermarking.gumbel, on CPU) run on answers that wmark generated
+with its vLLM-compatible schemes: each line of fixtures/vllm-answers/<stem>.jsonl (from
+`wmark generate --scheme vllm-gumbel|vllm-dual-key-gumbel --context-width 4`, SmolLM2,
+vocabulary 49152; see fixtures/vllm-answers/README.md), its generated ids without the prompt:
+  GumbelWatermarkDetector(key, context_width, p_value_threshold=0.01).detect(tokens)
+  DualKeyGumbelWatermarkDetector(key, context_width, p_value_threshold=0.01,
+                                 alpha=alpha).detect(tokens)
+with vLLM's default deduplicate_contexts=True. The detector's contexts before the first
+generated token are -1. A watermarked answer that vLLM accepts has is_watermarked = true.
+
+[[answer]]
+  name       the answer file's stem, ":", the answer's id
+  algorithm  "gumbel" or "dual_key_gumbel" (the detector used)
+  key        the 64-bit key the answer was generated with, a decimal string (a published test
+             key; for dual_key_gumbel the master key, vLLM derives keys A and B from it)
+  context_width  the detector's (and the generator's) context width
+  alpha      the dual-key weight of key B (recorded, and unused, for gumbel)
+  deduplicate_contexts  the detector's flag: score a token only if its context is new
+  tokens     the answer's generated token ids (the "ids" of its JSONL line)
+  score      vLLM's score, a float (as in vllm-detect.toml)
+  num_scored the number of tokens vLLM scored
+  p_value    vLLM's p-value, a float
+  is_watermarked  p_value <= 0.01: vLLM accepts the answer as watermarked
+  other_key  the control key, key + 1 (mod 2^64), a decimal string
+  other_key_score    vLLM's score for the same tokens under other_key (same detector otherwise)
+  other_key_p_value  vLLM's p-value under other_key (large: the answer is not watermarked
+             under a key it was not generated with)
+""".strip("\n").splitlines()
+
+
+def read_answers(path, scheme):
+    """The (id, ids) of each line of the JSONL file `path`, checked against `scheme`."""
+    answers = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        record = json.loads(line)
+        where = "%s:%d" % (path, number)
+        if record.get("scheme") != scheme:
+            sys.exit("vllm_reference: %s: scheme %r, not %r" % (where, record.get("scheme"), scheme))
+        ids, vocab = record.get("ids"), record.get("vocab_size")
+        if not isinstance(vocab, int) or not isinstance(ids, list) or not ids:
+            sys.exit("vllm_reference: %s: needs ids and vocab_size" % where)
+        if not all(isinstance(t, int) and not isinstance(t, bool) and 0 <= t < vocab for t in ids):
+            sys.exit("vllm_reference: %s: ids must be integers in [0, %d)" % (where, vocab))
+        answers.append((str(record["id"]), ids))
+    if not answers:
+        sys.exit("vllm_reference: %s has no answers" % path)
+    return answers
+
+
+def accepts_file(gumbel, answers_dir, provenance):
+    rows = []
+    for stem, algorithm, scheme, width, alpha in ANSWER_FILES:
+        for answer_id, tokens in read_answers(answers_dir / (stem + ".jsonl"), scheme):
+            result = detector(gumbel, algorithm, ANSWER_KEY, width, alpha, True).detect(tokens)
+            other = detector(gumbel, algorithm, OTHER_KEY, width, alpha, True).detect(tokens)
+            rows.append(
+                {
+                    "name": "%s:%s" % (stem, answer_id),
+                    "algorithm": algorithm,
+                    "key": str(ANSWER_KEY),
+                    "context_width": width,
+                    "alpha": alpha,
+                    "deduplicate_contexts": True,
+                    "tokens": tokens,
+                    "score": float(result.score),
+                    "num_scored": int(result.num_scored_tokens),
+                    "p_value": float(result.p_value),
+                    "is_watermarked": bool(result.is_watermarked),
+                    "other_key": str(OTHER_KEY),
+                    "other_key_score": float(other.score),
+                    "other_key_p_value": float(other.p_value),
+                }
+            )
+    lines = header(ACCEPTS_DOC, provenance)
+    lines += toml_tables("answer", rows)
+    accepted = sum(row["is_watermarked"] for row in rows)
+    summary = "%d answer, %d accepted by vLLM" % (len(rows), accepted)
+    return "\n".join(lines) + "\n", summary, rows
+
+
+# ---------------------------------------------------------------------------
 
 
 def main():
@@ -598,6 +700,12 @@ def main():
     ap.add_argument("--wheel", required=True, type=Path, help="the vllm-%s wheel" % VLLM_VERSION)
     ap.add_argument("--cache-dir", type=Path, default=REPO_ROOT / "target" / "vllm-ref", help="where vLLM's files are extracted")
     ap.add_argument("--out-dir", type=Path, default=REPO_ROOT / "fixtures" / "vectors", help="where the fixtures go")
+    ap.add_argument(
+        "--answers-dir",
+        type=Path,
+        default=REPO_ROOT / "fixtures" / "vllm-answers",
+        help="where the answers wmark generated are (the input of %s)" % ACCEPTS_OUT,
+    )
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if a fixture on disk differs")
     args = ap.parse_args()
 
@@ -623,9 +731,15 @@ def main():
 
     philox_text, philox_summary = philox_file(vllm_config, gumbel, torch, provenance)
     detect_text, detect_summary, rows = detect_file(gumbel, torch, provenance)
+    accepts_text, accepts_summary, answer_rows = accepts_file(gumbel, args.answers_dir, provenance)
 
     stale = []
-    for name, text, summary in [(PHILOX_OUT, philox_text, philox_summary), (DETECT_OUT, detect_text, detect_summary)]:
+    outputs = [
+        (PHILOX_OUT, philox_text, philox_summary),
+        (DETECT_OUT, detect_text, detect_summary),
+        (ACCEPTS_OUT, accepts_text, accepts_summary),
+    ]
+    for name, text, summary in outputs:
         path = args.out_dir / name
         try:
             shown = path.relative_to(REPO_ROOT)
@@ -646,6 +760,19 @@ def main():
         print(
             "  %-44s n=%-5d scored=%-5d score=%-12.6g p=%-10.3g watermarked=%s"
             % (row["name"], len(row["tokens"]), row["num_scored"], row["score"], row["p_value"], row["is_watermarked"])
+        )
+    for row in answer_rows:
+        print(
+            "  %-44s n=%-5d scored=%-5d score=%-12.6g p=%-10.3g watermarked=%-5s other-key p=%.3g"
+            % (
+                row["name"],
+                len(row["tokens"]),
+                row["num_scored"],
+                row["score"],
+                row["p_value"],
+                row["is_watermarked"],
+                row["other_key_p_value"],
+            )
         )
     if stale:
         print("vllm_reference: regenerate with scripts/vllm-reference: %s" % ", ".join(map(str, stale)), file=sys.stderr)

@@ -7,8 +7,9 @@ use std::process::ExitCode;
 use wmark_core::{Config, Key, Seeding};
 use wmark_detect::{Detector, Options, TextTokenizer};
 use wmark_lm::assets::{cache_dir, ensure_smollm2, ensure_smollm2_tokenizer, smollm2_gguf, SMOLLM2_VOCAB};
+use wmark_lm::Watermarking;
 use wmark_lm::{Generation, Limits, Model, Sampling};
-use wmark_processor::Processor;
+use wmark_processor::{GumbelSampler, Processor, Warp};
 
 use crate::fail::{Fail, Result};
 use crate::input::Body;
@@ -44,6 +45,21 @@ fn model_path(given: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
+/// The watermark of `wmark generate`, owned.
+enum Marker {
+    Bias(Processor),
+    Gumbel(GumbelSampler),
+}
+
+impl Marker {
+    fn watermarking(&self) -> Watermarking<'_> {
+        match self {
+            Marker::Bias(p) => Watermarking::Bias(p),
+            Marker::Gumbel(g) => Watermarking::Gumbel(g),
+        }
+    }
+}
+
 /// `wmark generate`.
 pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<ExitCode> {
     let gguf = model_path(o.model.as_deref())?;
@@ -55,22 +71,37 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
             s.vocab_size = Some(SMOLLM2_VOCAB);
         }
         let resolved = s.resolve(false)?;
-        resolved.require_green_list("generate")?;
         let key_list = keys.load_checked(&resolved)?;
         if key_list.len() != 1 {
             return Err(Fail::usage("generate watermarks with exactly one key (--key FILE)"));
         }
-        Some((Processor::new(&key_list[0], resolved.config), key_list[0].id().to_string()))
+        let key = &key_list[0];
+        let marker = if resolved.config.seeding().is_gumbel() {
+            let sampling = o.sampling;
+            let warp = Warp { temperature: sampling.temperature, top_k: sampling.top_k, top_p: sampling.top_p };
+            Marker::Gumbel(GumbelSampler::new(key, resolved.config, warp).map_err(|e| Fail::usage(e.to_string()))?)
+        } else {
+            if key.kind() != wmark_core::KeyKind::V1 {
+                return Err(Fail::usage(format!("the scheme {} needs a wmark key", resolved.config.seeding())));
+            }
+            Marker::Bias(Processor::new(key, resolved.config))
+        };
+        Some((marker, key.id().to_string()))
     };
     if let Some(path) = &o.prompts {
         // Read and check every prompt before the model is loaded: a bad line fails fast.
         let jobs = read_prompts(path, o.sampling.seed)?;
         let mut model = Model::load(&gguf)?;
-        return generate_batch(&mut model, watermark.as_ref().map(|(p, id)| (p, id.as_str())), &jobs, &o);
+        return generate_batch(
+            &mut model,
+            watermark.as_ref().map(|(m, id)| (m.watermarking(), id.as_str())),
+            &jobs,
+            &o,
+        );
     }
     let prompt = o.prompt.as_deref().ok_or_else(|| Fail::usage("give --prompt TEXT or --prompts FILE.jsonl"))?;
     let mut model = Model::load(&gguf)?;
-    let processor = watermark.as_ref().map(|(p, _)| p);
+    let processor = watermark.as_ref().map(|(m, _)| m.watermarking());
     let mut out = std::io::stdout().lock();
     let stream = !o.json;
     let mut write_err: Option<std::io::Error> = None;
@@ -92,7 +123,7 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
             o.system.as_deref(),
             &g,
             &model,
-            watermark.as_ref().map(|(p, id)| (p, id.as_str())),
+            watermark.as_ref().map(|(m, id)| (m.watermarking(), id.as_str())),
             &o,
             o.sampling,
         );
@@ -218,7 +249,7 @@ fn resume(out: &Path) -> Result<std::collections::HashSet<String>> {
 
 fn generate_batch(
     model: &mut Model,
-    watermark: Option<(&Processor, &str)>,
+    watermark: Option<(Watermarking<'_>, &str)>,
     jobs: &[Job],
     o: &GenerateOpts,
 ) -> Result<ExitCode> {
@@ -305,11 +336,11 @@ fn answer_json(
     system: Option<&str>,
     g: &Generation,
     model: &Model,
-    watermark: Option<(&Processor, &str)>,
+    watermark: Option<(Watermarking<'_>, &str)>,
     o: &GenerateOpts,
     sampling: Sampling,
 ) -> serde_json::Value {
-    let cfg = watermark.map(|(p, _)| *p.config());
+    let cfg = watermark.map(|(w, _)| *w.config());
     let t = g.timings;
     let col = |f: fn(&wmark_lm::StepStats) -> f32| {
         o.limits.record.then(|| g.steps.iter().map(|s| round4(f(s))).collect::<Vec<_>>())
@@ -324,8 +355,9 @@ fn answer_json(
         watermark: watermark.is_some(),
         key_id: watermark.map(|(_, id)| id),
         scheme: cfg.map(|c| c.seeding().to_string()),
-        gamma: cfg.map(|c| c.gamma_effective()),
-        delta: cfg.map(|c| c.delta()),
+        // The Gumbel-max schemes have no green list: no γ, no δ.
+        gamma: cfg.filter(|c| !c.seeding().is_gumbel()).map(|c| c.gamma_effective()),
+        delta: cfg.filter(|c| !c.seeding().is_gumbel()).map(|c| c.delta()),
         vocab_size: model.vocab_size(),
         max_tokens: o.limits.max_tokens,
         min_tokens: (o.limits.min_tokens > 0).then_some(o.limits.min_tokens),
@@ -393,7 +425,14 @@ pub fn demo(max_tokens: usize, seed: u64) -> Result<ExitCode> {
     for (i, prompt) in DEMO_PROMPTS.iter().enumerate() {
         writeln!(out, "── prompt {}: {prompt}", i + 1)?;
         for watermarked in [true, false] {
-            let g = model.generate(prompt, None, max_tokens, sampling, watermarked.then_some(&processor), |_| {})?;
+            let g = model.generate(
+                prompt,
+                None,
+                max_tokens,
+                sampling,
+                watermarked.then_some(Watermarking::Bias(&processor)),
+                |_| {},
+            )?;
             rates.push(g.timings.tokens_per_second());
             if watermarked {
                 shares.push(g.timings.processor_share());

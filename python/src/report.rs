@@ -119,6 +119,8 @@ report_class! {
     tokens: u64,
     scored: u64,
     green: u64,
+    /// The Gumbel-max schemes only: the sum of the scored tokens' scores.
+    score: Option<f64>,
     p_value: f64,
     log10_p: f64,
     z: Option<f64>,
@@ -152,6 +154,8 @@ report_class! {
     scored: u64,
     green: u64,
     green_fraction: Option<f64>,
+    /// The Gumbel-max schemes only: the sum of the scored tuples' scores.
+    score: Option<f64>,
     log10_p: f64,
     p_value: f64,
     z: Option<f64>,

@@ -38,14 +38,19 @@ fn load() -> File {
 }
 
 fn detector(c: &Case) -> Detector {
-    let seeding = match c.algorithm.as_str() {
-        "gumbel" => Seeding::VllmGumbel(c.context_width),
-        "dual_key_gumbel" => Seeding::VllmDualKeyGumbel(c.context_width),
+    vllm_detector(&c.algorithm, &c.key, c.context_width, c.alpha, c.deduplicate_contexts, c.vocab)
+}
+
+/// wmark's detector set up as vLLM's `algorithm` detector with this key and these settings.
+fn vllm_detector(algorithm: &str, key: &str, width: usize, alpha: f64, dedup: bool, vocab: u32) -> Detector {
+    let seeding = match algorithm {
+        "gumbel" => Seeding::VllmGumbel(width),
+        "dual_key_gumbel" => Seeding::VllmDualKeyGumbel(width),
         other => panic!("unknown algorithm {other}"),
     };
-    let config = Config::gumbel(seeding, c.vocab).unwrap().with_alpha(c.alpha).unwrap();
-    let dedup = if c.deduplicate_contexts { Dedup::Window } else { Dedup::None };
-    let key = Key::from_vllm(c.key.parse().unwrap());
+    let config = Config::gumbel(seeding, vocab).unwrap().with_alpha(alpha).unwrap();
+    let dedup = if dedup { Dedup::Window } else { Dedup::None };
+    let key = Key::from_vllm(key.parse().unwrap());
     Detector::new(&[key], config, Options { dedup, alpha: 0.01, ..Options::default() }).unwrap()
 }
 
@@ -95,4 +100,60 @@ fn a_wmark_key_for_a_vllm_scheme_is_a_clear_error() {
     let green = Config::new(Seeding::LeftHash, 0.25, 2.0, 1000).unwrap();
     let err = Detector::new(&[Key::from_vllm(7)], green, Options::default()).unwrap_err();
     assert!(err.to_string().contains("needs a wmark key"), "{err}");
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Accepts {
+    answer: Vec<Answer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    name: String,
+    algorithm: String,
+    key: String,
+    context_width: usize,
+    alpha: f64,
+    deduplicate_contexts: bool,
+    tokens: Vec<u32>,
+    score: f64,
+    num_scored: u64,
+    p_value: f64,
+    is_watermarked: bool,
+    other_key: String,
+    other_key_score: f64,
+    other_key_p_value: f64,
+}
+
+/// Text that `wmark generate --scheme vllm-gumbel` (and the dual key) wrote is accepted by
+/// vLLM's own detectors (`fixtures/vectors/vllm-accepts.toml`, from vLLM's code), and
+/// wmark's detector agrees with them on every count and score.
+#[test]
+fn vllms_detector_accepts_wmarks_generations_and_wmark_agrees() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/vectors/vllm-accepts.toml");
+    let f: Accepts = toml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(f.answer.len(), 8);
+    for a in &f.answer {
+        assert!(a.is_watermarked && a.p_value < 1e-6, "{}: vLLM's verdict", a.name);
+        assert!(a.other_key_p_value > 0.01, "{}: another key", a.name);
+        let with = |key: &str| {
+            let d = vllm_detector(&a.algorithm, key, a.context_width, a.alpha, a.deduplicate_contexts, 49_152);
+            d.detect_ids(&a.tokens, 0).unwrap()
+        };
+        for (key, score) in [(&a.key, a.score), (&a.other_key, a.other_key_score)] {
+            let r = with(key);
+            assert_eq!(r.scored, a.num_scored, "{}", a.name);
+            let got = r.score.unwrap();
+            assert!((got - score).abs() <= 1e-12 * score, "{}: {got} vs {score}", a.name);
+        }
+        let r = with(&a.key);
+        if a.algorithm == "gumbel" {
+            assert!((r.log10_p - a.p_value.log10()).abs() <= 1e-9 * a.p_value.log10().abs(), "{}", a.name);
+        } else {
+            // vLLM's moment match is anti-conservative: its p is below the exact one.
+            assert!(a.p_value.log10() < r.log10_p, "{}: vLLM {} vs exact {}", a.name, a.p_value.log10(), r.log10_p);
+        }
+    }
 }

@@ -13,5 +13,5 @@ mod model;
 pub mod sample;
 
 pub use error::Error;
-pub use model::{Generation, Limits, Model, StepStats, Stop, Timings, DEFAULT_SYSTEM};
+pub use model::{Generation, Limits, Model, StepStats, Stop, Timings, Watermarking, DEFAULT_SYSTEM};
 pub use sample::{Sampler, Sampling};

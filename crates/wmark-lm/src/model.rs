@@ -8,7 +8,39 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use tokenizers::Tokenizer;
-use wmark_processor::Processor;
+use wmark_processor::{GumbelSampler, Processor};
+
+/// The watermark a generation carries: a green-list bias, or Gumbel-max sampling.
+#[derive(Clone, Copy, Debug)]
+pub enum Watermarking<'a> {
+    /// Adds δ to green logits before the sampler.
+    Bias(&'a Processor),
+    /// Chooses the token by Gumbel-max (the sampler then takes the forced token; a repeated
+    /// context is sampled by the sampler alone).
+    Gumbel(&'a GumbelSampler),
+}
+
+impl<'a> From<&'a Processor> for Watermarking<'a> {
+    fn from(p: &'a Processor) -> Watermarking<'a> {
+        Watermarking::Bias(p)
+    }
+}
+
+impl<'a> From<&'a GumbelSampler> for Watermarking<'a> {
+    fn from(g: &'a GumbelSampler) -> Watermarking<'a> {
+        Watermarking::Gumbel(g)
+    }
+}
+
+impl Watermarking<'_> {
+    /// The watermark's configuration.
+    pub fn config(&self) -> &wmark_core::Config {
+        match self {
+            Watermarking::Bias(p) => p.config(),
+            Watermarking::Gumbel(g) => g.config(),
+        }
+    }
+}
 
 use crate::error::Error;
 use crate::gguf_tokenizer;
@@ -208,7 +240,7 @@ impl Model {
         system: Option<&str>,
         max_tokens: usize,
         sampling: Sampling,
-        processor: Option<&Processor>,
+        processor: Option<Watermarking<'_>>,
         on_text: impl FnMut(&str),
     ) -> Result<Generation, Error> {
         self.generate_with(user, system, Limits::max(max_tokens), sampling, processor, on_text)
@@ -221,7 +253,7 @@ impl Model {
         system: Option<&str>,
         limits: Limits,
         sampling: Sampling,
-        processor: Option<&Processor>,
+        processor: Option<Watermarking<'_>>,
         mut on_text: impl FnMut(&str),
     ) -> Result<Generation, Error> {
         let max_tokens = limits.max_tokens;
@@ -235,7 +267,14 @@ impl Model {
             }
         }
         let prompt_ids = self.encode(&Self::chat_prompt(system, user))?;
-        let mut cache = processor.map(|p| p.create_cache());
+        let mut cache = match processor {
+            Some(Watermarking::Bias(p)) => Some(p.create_cache()),
+            _ => None,
+        };
+        let mut gumbel_state = match processor {
+            Some(Watermarking::Gumbel(g)) => Some(g.create_state(sampling.seed)),
+            _ => None,
+        };
         let mut sampler = Sampler::new(sampling);
         let mut timings = Timings::default();
         let mut context = prompt_ids.clone();
@@ -247,7 +286,11 @@ impl Model {
         let mut stop = Stop::Length;
         let mut steps = Vec::new();
         let mut raw = Vec::new();
-        let z = processor.filter(|_| limits.record).map(|p| {
+        let z = processor.filter(|_| limits.record).and_then(|p| match p {
+            Watermarking::Bias(p) => Some(p),
+            Watermarking::Gumbel(_) => None,
+        });
+        let z = z.map(|p| {
             let c = p.config();
             let t = if sampling.temperature > 0.0 { f64::from(sampling.temperature) } else { 1.0 };
             let alpha = (f64::from(c.delta()) / t).exp();
@@ -272,10 +315,18 @@ impl Model {
                 raw.clear();
                 raw.extend_from_slice(&logits);
             }
-            if let (Some(p), Some(c)) = (processor, cache.as_mut()) {
-                let t = Instant::now();
-                p.apply(c, &context, &mut logits).map_err(|e| Error::new(e.to_string()))?;
-                timings.processor += t.elapsed();
+            match (processor, cache.as_mut(), gumbel_state.as_mut()) {
+                (Some(Watermarking::Bias(p)), Some(c), _) => {
+                    let t = Instant::now();
+                    p.apply(c, &context, &mut logits).map_err(|e| Error::new(e.to_string()))?;
+                    timings.processor += t.elapsed();
+                }
+                (Some(Watermarking::Gumbel(g)), _, Some(state)) => {
+                    let t = Instant::now();
+                    g.apply(state, &context, &mut logits).map_err(|e| Error::new(e.to_string()))?;
+                    timings.processor += t.elapsed();
+                }
+                _ => {}
             }
             let next = sampler.sample(&logits);
             timings.n_steps += 1;

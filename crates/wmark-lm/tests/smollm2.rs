@@ -62,7 +62,7 @@ fn watermarked_answers_are_detected_and_plain_answers_are_not() {
     let detector = Detector::new(&[key], config, Options::default()).unwrap().with_tokenizer(tokenizer).unwrap();
     let sampling = Sampling { temperature: 0.7, top_k: 0, top_p: 1.0, seed: 7 };
     for prompt in PROMPTS {
-        let marked = model.generate(prompt, None, 100, sampling, Some(&processor), |_| {}).unwrap();
+        let marked = model.generate(prompt, None, 100, sampling, Some((&processor).into()), |_| {}).unwrap();
         assert_eq!(marked.ids.len(), 100, "{prompt}: stopped early: {:?}", marked.text);
         let r = detector.detect_text(&marked.text, None).unwrap();
         assert!(r.log10_p < -6.0, "{prompt}: watermarked answer p = 10^{} ({}/{} green)", r.log10_p, r.green, r.scored);
@@ -89,15 +89,17 @@ fn a_fixed_seed_reproduces_the_same_text() {
     let key = Key::from_bytes([0x11; 32]);
     let processor = Processor::new(&key, Config::new(Seeding::LeftHash, 0.25, 2.0, SMOLLM2_VOCAB).unwrap());
     let s = Sampling { temperature: 1.0, top_k: 50, top_p: 0.95, seed: 1234 };
-    let a = model.generate(PROMPTS[1], None, 40, s, Some(&processor), |_| {}).unwrap();
-    let b = model.generate(PROMPTS[1], None, 40, s, Some(&processor), |_| {}).unwrap();
+    let a = model.generate(PROMPTS[1], None, 40, s, Some((&processor).into()), |_| {}).unwrap();
+    let b = model.generate(PROMPTS[1], None, 40, s, Some((&processor).into()), |_| {}).unwrap();
     assert_eq!(a.ids, b.ids);
     assert_eq!(a.text, b.text);
-    let c = model.generate(PROMPTS[1], None, 40, Sampling { seed: 1235, ..s }, Some(&processor), |_| {}).unwrap();
+    let c =
+        model.generate(PROMPTS[1], None, 40, Sampling { seed: 1235, ..s }, Some((&processor).into()), |_| {}).unwrap();
     assert_ne!(a.ids, c.ids, "another seed gives another text");
     // streaming pieces add up to the text
     let mut streamed = String::new();
-    let d = model.generate(PROMPTS[1], None, 40, s, Some(&processor), |piece| streamed.push_str(piece)).unwrap();
+    let d =
+        model.generate(PROMPTS[1], None, 40, s, Some((&processor).into()), |piece| streamed.push_str(piece)).unwrap();
     assert_eq!(streamed, d.text);
 }
 
@@ -106,7 +108,7 @@ fn a_processor_for_another_vocabulary_is_refused() {
     let mut model = Model::load(&gguf()).unwrap();
     let processor =
         Processor::new(&Key::from_bytes([1; 32]), Config::new(Seeding::LeftHash, 0.25, 2.0, 32_000).unwrap());
-    let err = model.generate("hi", None, 5, Sampling::default(), Some(&processor), |_| {}).unwrap_err();
+    let err = model.generate("hi", None, 5, Sampling::default(), Some((&processor).into()), |_| {}).unwrap_err();
     assert!(err.to_string().contains("vocab_size 32000"), "{err}");
 }
 
@@ -136,4 +138,30 @@ fn the_smollm2_tokenizer_encodes_long_texts_in_chunks_with_the_same_ids() {
         text.push_str(&std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap());
     }
     assert_eq!(tok.encode_chunked(&text, 997).unwrap(), tok.encode_chunked(&text, usize::MAX / 4).unwrap());
+}
+
+/// Gumbel-max generation (wmark's `gumbel:4` and vLLM's `vllm-gumbel:4`, through the logits
+/// hook that forces the chosen token) is found by the detector with the scheme's default
+/// dedup (a context's first use), and the same answers are not found under another key.
+#[test]
+fn gumbel_max_answers_are_detected() {
+    use wmark_detect::Dedup;
+    use wmark_processor::{GumbelSampler, Warp};
+    let mut model = Model::load(&gguf()).unwrap();
+    let sampling = Sampling { temperature: 0.7, top_k: 0, top_p: 1.0, seed: 11 };
+    let warp = Warp { temperature: 0.7, top_k: 0, top_p: 1.0 };
+    let cases = [
+        (Seeding::Gumbel(4), Key::from_bytes([0x33; 32]), Key::from_bytes([0x34; 32])),
+        (Seeding::VllmGumbel(4), Key::from_vllm(9_876_543_210_123_456_789), Key::from_vllm(1)),
+    ];
+    for (seeding, key, other) in cases {
+        let config = Config::gumbel(seeding, SMOLLM2_VOCAB).unwrap();
+        let sampler = GumbelSampler::new(&key, config, warp).unwrap();
+        let g = model.generate(PROMPTS[0], None, 100, sampling, Some((&sampler).into()), |_| {}).unwrap();
+        let options = || Options { dedup: Dedup::Window, ..Options::default() };
+        let r = Detector::new(&[key], config, options()).unwrap().detect_ids(&g.ids, 0).unwrap();
+        assert!(r.log10_p < -6.0, "{seeding}: p = 10^{} (score {:?} over {})", r.log10_p, r.score, r.scored);
+        let r = Detector::new(&[other], config, options()).unwrap().detect_ids(&g.ids, 0).unwrap();
+        assert!(r.log10_p > -3.0, "{seeding} under another key: p = 10^{}", r.log10_p);
+    }
 }

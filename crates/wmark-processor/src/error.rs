@@ -14,6 +14,7 @@ enum ErrorKind {
     LogitsLength { expected: u32, got: usize },
     CandidateOutOfRange { id: u32, vocab_size: u32 },
     BatchShape { rows: usize, contexts: usize },
+    Config(String),
 }
 
 impl Error {
@@ -23,6 +24,15 @@ impl Error {
 
     pub(crate) fn candidate_out_of_range(id: u32, vocab_size: u32) -> Error {
         Error { kind: ErrorKind::CandidateOutOfRange { id, vocab_size } }
+    }
+
+    pub(crate) fn config(message: impl Into<String>) -> Error {
+        Error { kind: ErrorKind::Config(message.into()) }
+    }
+
+    /// True if the key, scheme or sampling parameters cannot make this processor.
+    pub fn is_config(&self) -> bool {
+        matches!(self.kind, ErrorKind::Config(_))
     }
 
     pub(crate) fn batch_shape(rows: usize, contexts: usize) -> Error {
@@ -47,7 +57,7 @@ impl Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.kind {
+        match &self.kind {
             ErrorKind::LogitsLength { expected, got } => write!(
                 f,
                 "the logits row has {got} entries but the watermark is configured for a vocabulary \
@@ -59,6 +69,7 @@ impl fmt::Display for Error {
             ErrorKind::BatchShape { rows, contexts } => {
                 write!(f, "the batch has {rows} logits rows but {contexts} contexts")
             }
+            ErrorKind::Config(m) => f.write_str(m),
         }
     }
 }

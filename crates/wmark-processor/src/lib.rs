@@ -31,6 +31,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod gumbel;
 mod lru;
 
 use std::sync::Mutex;
@@ -40,6 +41,7 @@ use rayon::prelude::*;
 use wmark_core::{Config, Key, Watermark};
 
 pub use error::Error;
+pub use gumbel::{Choice, GumbelSampler, GumbelState, Warp};
 pub use lru::MAX_ENTRIES as MAX_CACHED_MASKS;
 
 /// Keystream bytes generated per step of the streaming (cache-less) exact path. Small

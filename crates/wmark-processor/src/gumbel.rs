@@ -1,0 +1,323 @@
+//! Gumbel-max sampling with a keyed PRF: the distortion-free schemes `gumbel:h` (wmark's
+//! own, docs/spec.md) and `vllm-gumbel` / `vllm-dual-key-gumbel` (vLLM 0.33's native
+//! watermark, bit for bit).
+//!
+//! A [`GumbelSampler`] *chooses* the token instead of biasing logits: after temperature,
+//! top-k and top-p it picks `argmax(logit/T + g)`, `g = −ln(−ln u)` with `u` the keyed
+//! uniform of (context, candidate). For a fixed context that is an exact sample of the
+//! warped distribution, so the text's distribution is unchanged; the detector finds the
+//! large `u` of the chosen tokens. A context already used earlier in the same generation is
+//! sampled without the watermark (by the engine's own sampler), so that a repeated context
+//! does not force a repeated choice.
+//!
+//! State is per sequence ([`GumbelState`]: where the generation starts, the contexts it has
+//! used, the router of the dual key). The logits hook [`GumbelSampler::apply`] forces the
+//! chosen token by setting every other logit to −∞, for engines that only let a hook edit
+//! logits: any sampler that runs afterwards then picks it.
+
+use std::collections::HashSet;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use wmark_core::philox::{derive_vllm_key, Philox, NO_TOKEN};
+use wmark_core::{Config, Key, KeyKind, Seed, Seeding, Watermark};
+
+use crate::error::Error;
+
+/// The warping the sampler applies before its choice (it replaces the engine's sampler at
+/// the positions it watermarks).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Warp {
+    /// Softmax temperature, > 0.
+    pub temperature: f32,
+    /// Keep only the k largest logits (0: no limit).
+    pub top_k: usize,
+    /// Keep the smallest set of most likely tokens whose probability reaches p (1: no limit).
+    pub top_p: f32,
+}
+
+impl Default for Warp {
+    fn default() -> Warp {
+        Warp { temperature: 1.0, top_k: 0, top_p: 1.0 }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Prf {
+    /// `gumbel:h`: v1 seeds over the previous `h` tokens (prompt included).
+    Native { wm: Watermark, h: usize },
+    /// vLLM: the previous `width` generated tokens, −1 before the first; with key B and its
+    /// probability α for the dual key.
+    Vllm { a: Philox, b: Option<(Philox, f64)>, width: usize },
+}
+
+/// A Gumbel-max sampler for one key: built once, read-only, `Send + Sync`.
+#[derive(Clone, Debug)]
+pub struct GumbelSampler {
+    prf: Prf,
+    config: Config,
+    warp: Warp,
+}
+
+/// What one step of a sequence did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    /// The watermarked choice.
+    Token(u32),
+    /// This context was already used in the sequence: sample without the watermark.
+    Repeated,
+    /// Fewer tokens precede the position than `gumbel:h` needs: sample without the watermark.
+    ContextTooShort,
+    /// No logit is finite: nothing to choose from.
+    NoCandidate,
+}
+
+/// The per-sequence state of a [`GumbelSampler`]: one per generated sequence.
+#[derive(Clone, Debug)]
+pub struct GumbelState {
+    /// Length of the context at the first step: where the generated tokens start.
+    start: Option<usize>,
+    /// Fingerprints of the contexts used so far.
+    seen: HashSet<u128>,
+    /// Routes the dual key's steps to key B with probability α.
+    router: ChaCha8Rng,
+    scratch: Vec<(f32, u32)>,
+}
+
+impl GumbelState {
+    /// Where the generated tokens start in the contexts passed so far (the first step's
+    /// context length), once a step has been taken.
+    pub fn start(&self) -> Option<usize> {
+        self.start
+    }
+}
+
+impl GumbelSampler {
+    /// A sampler for `key` and a Gumbel-max `config`, warping with `warp`. The key must be a
+    /// v1 key for `gumbel:h` and a vLLM key for the vLLM schemes.
+    pub fn new(key: &Key, config: Config, warp: Warp) -> Result<GumbelSampler, Error> {
+        let seeding = config.seeding();
+        if !seeding.is_gumbel() {
+            return Err(Error::config(format!("{seeding} is not a Gumbel-max scheme; use a Processor")));
+        }
+        if key.kind() != seeding.key_kind() {
+            let want = if seeding.key_kind() == KeyKind::Vllm { "a vLLM key" } else { "a wmark key" };
+            return Err(Error::config(format!("the scheme {seeding} needs {want}")));
+        }
+        if !(warp.temperature > 0.0 && warp.temperature.is_finite()) {
+            return Err(Error::config(format!(
+                "Gumbel-max sampling needs a temperature above 0, got {}",
+                warp.temperature
+            )));
+        }
+        if !(warp.top_p > 0.0 && warp.top_p <= 1.0) {
+            return Err(Error::config(format!("top_p must be in (0, 1], got {}", warp.top_p)));
+        }
+        let prf = match seeding {
+            Seeding::Gumbel(h) => Prf::Native { wm: Watermark::new(key, config), h },
+            Seeding::VllmGumbel(width) => {
+                Prf::Vllm { a: Philox::new(key.dangerous_expose_vllm_key().expect("a vLLM key")), b: None, width }
+            }
+            Seeding::VllmDualKeyGumbel(width) => {
+                let k = key.dangerous_expose_vllm_key().expect("a vLLM key");
+                let a = Philox::new(derive_vllm_key(k, b"key_a"));
+                let b = Philox::new(derive_vllm_key(k, b"key_b"));
+                Prf::Vllm { a, b: Some((b, config.alpha())), width }
+            }
+            _ => unreachable!("checked: a Gumbel-max scheme"),
+        };
+        Ok(GumbelSampler { prf, config, warp })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The warping.
+    pub fn warp(&self) -> Warp {
+        self.warp
+    }
+
+    /// The state of a new sequence; `seed` seeds the dual key's router (unused otherwise).
+    pub fn create_state(&self, seed: u64) -> GumbelState {
+        GumbelState { start: None, seen: HashSet::new(), router: ChaCha8Rng::seed_from_u64(seed), scratch: Vec::new() }
+    }
+
+    /// The watermarked choice for the position after `context` (prompt and generated tokens
+    /// so far; the first call of a state fixes where the generation starts), from the
+    /// step's raw `logits` (exactly `vocab_size` long; −∞ and NaN are never chosen).
+    pub fn choose(&self, state: &mut GumbelState, context: &[u32], logits: &[f32]) -> Result<Choice, Error> {
+        let vocab = self.config.vocab_size();
+        if logits.len() != vocab as usize {
+            return Err(Error::logits_length(vocab, logits.len()));
+        }
+        let start = *state.start.get_or_insert(context.len());
+        if start > context.len() {
+            return Err(Error::config("the context is shorter than at the sequence's first step: use a new state"));
+        }
+        // The candidates left by top-k and top-p: (raw logit, id).
+        let cands = warp(self.warp, logits, &mut state.scratch);
+        let t = self.warp.temperature;
+        if cands.is_empty() {
+            return Ok(Choice::NoCandidate);
+        }
+        match &self.prf {
+            Prf::Native { wm, h } => {
+                if context.len() < *h {
+                    return Ok(Choice::ContextTooShort);
+                }
+                let seed = wm.context_seed(&context[context.len() - h..]).expect("h tokens");
+                if !state.seen.insert(u128::from_le_bytes(seed.0[..16].try_into().expect("16 bytes"))) {
+                    return Ok(Choice::Repeated);
+                }
+                Ok(Choice::Token(native_argmax(&seed, cands, f64::from(t))))
+            }
+            Prf::Vllm { a, b, width } => {
+                let generated = &context[start..];
+                let w = *width;
+                let word = |i: usize| {
+                    let at = generated.len() + i;
+                    if at >= w {
+                        generated[at - w]
+                    } else {
+                        NO_TOKEN
+                    }
+                };
+                let state_a = a.absorb(w, word);
+                if !state.seen.insert(u128::from_le_bytes(state_a.to_bytes())) {
+                    return Ok(Choice::Repeated);
+                }
+                let (prf, ctx) = match b {
+                    Some((b, alpha)) if uniform(&mut state.router) < *alpha => (b, b.absorb(w, word)),
+                    _ => (a, state_a),
+                };
+                // vLLM divides by the temperature and adds the noise in f32.
+                let mut best: Option<(f32, u32)> = None;
+                for &(l, id) in cands.iter() {
+                    let u = prf.uniform(&ctx, id).max(f32::MIN_POSITIVE);
+                    let v = l / t + -(-u.ln()).ln();
+                    if best.is_none_or(|(bv, bid)| v > bv || (v == bv && id < bid)) {
+                        best = Some((v, id));
+                    }
+                }
+                Ok(Choice::Token(best.expect("candidates").1))
+            }
+        }
+    }
+
+    /// The logits hook: makes the choice of [`choose`](Self::choose) and, when it is a token,
+    /// sets every other logit to −∞ so that whatever samples next picks it. Logits are left
+    /// unchanged for the positions sampled without the watermark.
+    pub fn apply(&self, state: &mut GumbelState, context: &[u32], logits: &mut [f32]) -> Result<Choice, Error> {
+        let choice = self.choose(state, context, logits)?;
+        if let Choice::Token(t) = choice {
+            let keep = logits[t as usize];
+            logits.fill(f32::NEG_INFINITY);
+            logits[t as usize] = if keep.is_finite() { keep } else { 0.0 };
+        }
+        Ok(choice)
+    }
+}
+
+/// A uniform in [0, 1) with 53 bits.
+fn uniform(rng: &mut ChaCha8Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// `gumbel:h`'s choice among the warped candidates: the largest `l/T + g` in double
+/// precision, ties to the smaller id. One keystream block per candidate when they are few,
+/// one pass over the keystream otherwise.
+fn native_argmax(seed: &Seed, cands: &[(f32, u32)], temperature: f64) -> u32 {
+    let score = |l: f32, t: u32, u: f64| (f64::from(l) / temperature + -(-u.ln()).ln(), t);
+    let better = |a: (f64, u32), b: Option<(f64, u32)>| b.is_none_or(|b| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1));
+    let mut best: Option<(f64, u32)> = None;
+    for &(l, t) in cands {
+        let s = score(l, t, Watermark::gumbel_uniform(seed, t));
+        if better(s, best) {
+            best = Some(s);
+        }
+    }
+    best.expect("candidates").1
+}
+
+/// Top-k, then top-p at temperature T, over the finite logits: the kept `(logit, id)`
+/// (after top-p, most likely first, ties by id).
+fn warp<'a>(w: Warp, logits: &[f32], scratch: &'a mut Vec<(f32, u32)>) -> &'a [(f32, u32)] {
+    scratch.clear();
+    scratch.extend(logits.iter().enumerate().filter(|(_, l)| l.is_finite()).map(|(i, &l)| (l, i as u32)));
+    let temperature = f64::from(w.temperature);
+    let order = |a: &(f32, u32), b: &(f32, u32)| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1));
+    if w.top_k > 0 && scratch.len() > w.top_k {
+        scratch.select_nth_unstable_by(w.top_k - 1, order);
+        scratch.truncate(w.top_k);
+    }
+    if w.top_p < 1.0 {
+        scratch.sort_unstable_by(order);
+        let max = scratch.first().map_or(0.0, |e| e.0);
+        let weight = |l: f32| (f64::from(l - max) / temperature).exp();
+        let total: f64 = scratch.iter().map(|e| weight(e.0)).sum();
+        let mut acc = 0.0;
+        let mut keep = scratch.len();
+        for (i, e) in scratch.iter().enumerate() {
+            acc += weight(e.0) / total;
+            if acc >= f64::from(w.top_p) {
+                keep = i + 1;
+                break;
+            }
+        }
+        scratch.truncate(keep);
+    }
+    scratch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sampler(seeding: Seeding, key: &Key, warp: Warp) -> GumbelSampler {
+        GumbelSampler::new(key, Config::gumbel(seeding, 64).unwrap(), warp).unwrap()
+    }
+
+    #[test]
+    fn the_hook_forces_the_choice_and_repeated_contexts_are_left_alone() {
+        let key = Key::from_bytes([5; 32]);
+        let s = sampler(Seeding::Gumbel(2), &key, Warp::default());
+        let mut st = s.create_state(0);
+        let mut logits: Vec<f32> = (0..64).map(|i| (i % 7) as f32).collect();
+        assert_eq!(s.apply(&mut st, &[1], &mut logits).unwrap(), Choice::ContextTooShort);
+        let Choice::Token(t) = s.apply(&mut st, &[1, 2], &mut logits).unwrap() else { panic!("a token") };
+        assert_eq!(logits.iter().filter(|l| l.is_finite()).count(), 1);
+        assert!(logits[t as usize].is_finite());
+        let mut again: Vec<f32> = (0..64).map(|i| (i % 7) as f32).collect();
+        assert_eq!(s.apply(&mut st, &[9, 1, 2], &mut again).unwrap(), Choice::Repeated);
+        assert!(again.iter().all(|l| l.is_finite()));
+    }
+
+    #[test]
+    fn the_vllm_choice_equals_philox_gumbel_argmax_on_the_warped_row() {
+        let key = Key::from_vllm(12345);
+        let s = sampler(Seeding::VllmGumbel(4), &key, Warp { temperature: 0.7, top_k: 0, top_p: 1.0 });
+        let mut st = s.create_state(0);
+        let prompt = [3u32, 4, 5];
+        let logits: Vec<f32> = (0..64).map(|i| ((i * 37) % 11) as f32 * 0.3).collect();
+        let Choice::Token(t) = s.choose(&mut st, &prompt, &logits).unwrap() else { panic!("a token") };
+        let warped: Vec<f32> = logits.iter().map(|l| l / 0.7).collect();
+        let prf = Philox::new(12345);
+        let ctx = prf.absorb_ids(&[NO_TOKEN; 4]);
+        assert_eq!(prf.gumbel_argmax(&ctx, &warped), Some(t));
+    }
+
+    #[test]
+    fn bad_parameters_and_keys_are_errors() {
+        let v1 = Key::from_bytes([1; 32]);
+        let config = Config::gumbel(Seeding::Gumbel(4), 64).unwrap();
+        assert!(GumbelSampler::new(&v1, config, Warp { temperature: 0.0, ..Warp::default() }).unwrap_err().is_config());
+        assert!(GumbelSampler::new(&v1, config, Warp { top_p: 0.0, ..Warp::default() }).unwrap_err().is_config());
+        assert!(GumbelSampler::new(&Key::from_vllm(1), config, Warp::default()).unwrap_err().is_config());
+        let green = Config::new(Seeding::LeftHash, 0.25, 2.0, 64).unwrap();
+        assert!(GumbelSampler::new(&v1, green, Warp::default()).unwrap_err().is_config());
+        let s = GumbelSampler::new(&v1, config, Warp::default()).unwrap();
+        assert!(s.choose(&mut s.create_state(0), &[1, 2, 3, 4], &[0.0; 63]).unwrap_err().is_logits_length());
+    }
+}
