@@ -10,12 +10,18 @@ names the script that writes it and how to redo it.
 """
 
 
-def replace_section(path: Path, begin: str, end: str, body: str) -> None:
+def replace_section(path: Path, begin: str, end: str, body: str, before: str = None) -> None:
+    """Replaces the section between `begin` and `end` by `body` (which carries both markers).
+    A new section goes just before the marker `before` when the page has it (another section's
+    begin marker), else at the end."""
     text = path.read_text() if path.exists() else HEADER
     if begin in text and end in text:
         a = text.index(begin)
         b = text.index(end) + len(end)
         text = text[:a] + body + text[b:]
+    elif before and before in text:
+        a = text.index(before)
+        text = text[:a] + body + "\n\n" + text[a:]
     else:
         text = text.rstrip("\n") + "\n\n" + body + "\n"
     if not text.endswith("\n"):

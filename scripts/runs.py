@@ -41,7 +41,17 @@ RUNS = {
     "wm-lefthash-g0.5-d1-t1.0": (30, ("lefthash", 0.5, 1.0), 1.0, 13000),
     "wm-lefthash-g0.5-d2-t1.0": (30, ("lefthash", 0.5, 2.0), 1.0, 14000),
     "wm-lefthash-g0.5-d4-t1.0": (30, ("lefthash", 0.5, 4.0), 1.0, 15000),
+    # Gumbel-max sampling (no green list: no γ, no δ).
+    "wm-gumbel4-t0.7": (50, ("gumbel:4", None, None), 0.7, 16000),
+    "wm-gumbel4-t1.0": (50, ("gumbel:4", None, None), 1.0, 17000),
+    # Diversity: each of the first 10 prompts answered DIVERSITY_ANSWERS times (other seeds).
+    "div-gumbel4-t1.0": (10, ("gumbel:4", None, None), 1.0, 18000),
+    "div-plain-t1.0": (10, None, 1.0, 18000),
 }
+
+# Runs that answer each prompt several times, and how many tokens their answers have.
+DIVERSITY_ANSWERS = 5
+DIVERSITY_TOKENS = 100
 
 
 def wmark_bin():
@@ -91,10 +101,21 @@ def key_path():
     return KEY
 
 
-def command(name, out, n_prompts=None, tokens=TOKENS):
+def command(name, out, n_prompts=None, tokens=None, answers=None):
+    """The `wmark generate` command of a run (and its temporary prompt file); n_prompts, tokens
+    and, for the diversity runs, answers per prompt default to the run's own."""
     n, wm, temperature, seed = RUNS[name]
     n = n if n_prompts is None else n_prompts
     prompts = (ROOT / "data" / "prompts" / "teacher.jsonl").read_text().splitlines()[:n]
+    if name.startswith("div-"):
+        tokens = DIVERSITY_TOKENS if tokens is None else tokens
+        repeated = []
+        for line in prompts:
+            p = json.loads(line)
+            for r in range(DIVERSITY_ANSWERS if answers is None else answers):
+                repeated.append(json.dumps(dict(p, id=f"{p['id']}#{r}")))
+        prompts = repeated
+    tokens = TOKENS if tokens is None else tokens
     tmp = tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False)
     tmp.write("\n".join(prompts) + "\n")
     tmp.close()
@@ -105,13 +126,14 @@ def command(name, out, n_prompts=None, tokens=TOKENS):
         cmd.append("--no-watermark")
     else:
         scheme, gamma, delta = wm
-        cmd += ["--key", str(key_path()), "--scheme", scheme, "--gamma", str(gamma), "--delta", str(delta),
-                "--vocab-size", "49152"]
+        cmd += ["--key", str(key_path()), "--scheme", scheme, "--vocab-size", "49152"]
+        if gamma is not None:
+            cmd += ["--gamma", str(gamma), "--delta", str(delta)]
     return cmd, tmp.name
 
 
-def run(name, out, n_prompts=None, tokens=TOKENS):
-    cmd, tmp = command(name, out, n_prompts, tokens)
+def run(name, out, n_prompts=None, tokens=None, answers=None):
+    cmd, tmp = command(name, out, n_prompts, tokens, answers)
     env = dict(os.environ, RAYON_NUM_THREADS="1")
     try:
         subprocess.run(cmd, check=True, env=env)

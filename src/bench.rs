@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::Array2;
 use wmark_core::{Config, Key, Seeding};
-use wmark_processor::{BatchCache, Processor};
+use wmark_processor::{BatchCache, Choice, GumbelSampler, GumbelState, Processor, Warp};
 
 /// The vocabulary sizes measured: Llama 2 / Mistral, Llama 3, Qwen 2, Gemma 3.
 pub const VOCABS: [u32; 4] = [32_000, 128_256, 151_936, 262_144];
@@ -13,6 +13,9 @@ pub const VOCABS: [u32; 4] = [32_000, 128_256, 151_936, 262_144];
 pub const BATCHES: [usize; 2] = [1, 8];
 /// Seeding rules measured.
 pub const SCHEMES: [Seeding; 4] = [Seeding::LeftHash, Seeding::MinHash(4), Seeding::SelfHash(4), Seeding::Unigram];
+/// Gumbel-max schemes measured (batch 1): the sampler's choice, on logits shaped like a
+/// model's (Zipf: `10 − 2.5·ln(1 + rank)`, about 30 nats from best to worst).
+pub const GUMBEL_SCHEMES: [Seeding; 2] = [Seeding::Gumbel(4), Seeding::VllmGumbel(4)];
 /// Finite logits per row in candidate mode.
 pub const FINITE: usize = 50;
 
@@ -44,6 +47,8 @@ impl Mode {
 /// One measured configuration, ready to step.
 pub struct Workload {
     processor: Processor,
+    /// For the Gumbel-max schemes: the sampler and the state of the one row.
+    gumbel: Option<(GumbelSampler, GumbelState)>,
     mode: Mode,
     caches: BatchCache,
     logits: Array2<f32>,
@@ -55,17 +60,27 @@ impl Workload {
     /// Builds the processor, the logits rows and the caches (warmed for [`Mode::ExactWarm`]).
     pub fn new(seeding: Seeding, vocab: u32, batch: usize, mode: Mode) -> Workload {
         let key = Key::from_bytes([0x42; 32]);
-        let config = Config::new(seeding, 0.25, 2.0, vocab).expect("valid benchmark config");
+        let green = if seeding.is_gumbel() { Seeding::LeftHash } else { seeding };
+        let config = Config::new(green, 0.25, 2.0, vocab).expect("valid benchmark config");
         let cache_bytes = if mode == Mode::ExactWarm { 64 << 20 } else { 0 };
         let processor = Processor::builder().mask_cache_bytes(cache_bytes).build(&key, config);
+        let gumbel = seeding.is_gumbel().then(|| {
+            let key = if seeding.vllm_width().is_some() { Key::from_vllm(0x42) } else { key.clone() };
+            let config = Config::gumbel(seeding, vocab).expect("valid benchmark config");
+            let sampler = GumbelSampler::new(&key, config, Warp::default()).expect("valid sampler");
+            let state = sampler.create_state(0);
+            (sampler, state)
+        });
         let v = vocab as usize;
         let stride = v / FINITE;
         let logits = Array2::from_shape_fn((batch, v), |(r, c)| match mode {
             Mode::Finite if c % stride != r % stride => f32::NEG_INFINITY,
+            // A model's spread: the rank of id c is a fixed permutation of the ids.
+            _ if gumbel.is_some() => 10.0 - 2.5 * ((c as u64 * 2_654_435_761 % vocab as u64) as f32 + 1.0).ln(),
             _ => ((c as u64 * 2_654_435_761 + r as u64) % 10_007) as f32 / 1_000.0,
         });
         let contexts = (0..batch as u32).map(|r| [r, 1_000 + r, 2_000 + r, 3_000 + r]).collect();
-        let mut w = Workload { processor, mode, caches: BatchCache::new(), logits, contexts, counter: 0 };
+        let mut w = Workload { processor, gumbel, mode, caches: BatchCache::new(), logits, contexts, counter: 0 };
         if mode == Mode::ExactWarm {
             w.step();
         }
@@ -86,6 +101,14 @@ impl Workload {
                 ctx[3] = ctx[3].wrapping_add(self.counter) % 50_000;
             }
         }
+        if let Some((sampler, state)) = &mut self.gumbel {
+            // A new sequence per step, so that no context is a repeat.
+            state.reset();
+            let row = self.logits.row(0);
+            let choice = sampler.choose(state, &self.contexts[0], row.as_slice().expect("contiguous rows"));
+            assert!(matches!(choice, Ok(Choice::Token(_))), "the benchmark row has candidates");
+            return;
+        }
         let refs: Vec<&[u32]> = self.contexts.iter().map(|c| &c[..]).collect();
         let result = match self.mode {
             Mode::Finite => self.processor.apply_batch_finite(&mut self.caches, &refs, self.logits.view_mut()),
@@ -104,6 +127,13 @@ pub fn plan() -> Vec<(Option<Seeding>, u32, usize, Mode)> {
             for &s in &SCHEMES {
                 for mode in [Mode::ExactCold, Mode::ExactWarm, Mode::Finite] {
                     out.push((Some(s), vocab, batch, mode));
+                }
+            }
+            if batch == 1 {
+                for &s in &GUMBEL_SCHEMES {
+                    for mode in [Mode::ExactCold, Mode::Finite] {
+                        out.push((Some(s), vocab, batch, mode));
+                    }
                 }
             }
         }
@@ -170,7 +200,7 @@ pub fn report(out: &mut impl std::io::Write, json: bool, seconds: f64) -> crate:
             env!("CARGO_PKG_VERSION")
         )?;
         writeln!(out, "threads available to batches: {}", rayon::current_num_threads())?;
-        writeln!(out, "{:<12} {:>8} {:>5} {:<12} {:>12} {:>8}", "scheme", "vocab", "batch", "mode", "median", "ratio")?;
+        writeln!(out, "{:<14} {:>8} {:>5} {:<12} {:>12} {:>8}", "scheme", "vocab", "batch", "mode", "median", "ratio")?;
     }
     let mut reference = Duration::ZERO;
     for (seeding, vocab, batch, mode) in plan {
@@ -196,7 +226,7 @@ pub fn report(out: &mut impl std::io::Write, json: bool, seconds: f64) -> crate:
             let scheme = seeding.map_or_else(|| "-".to_string(), |s| s.to_string());
             writeln!(
                 out,
-                "{scheme:<12} {vocab:>8} {batch:>5} {:<12} {:>12} {ratio:>8.2}",
+                "{scheme:<14} {vocab:>8} {batch:>5} {:<12} {:>12} {ratio:>8.2}",
                 mode.name(),
                 format!("{median:.2?}")
             )?;

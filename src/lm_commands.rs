@@ -47,7 +47,7 @@ fn model_path(given: Option<&Path>) -> Result<PathBuf> {
 
 /// The watermark of `wmark generate`, owned.
 enum Marker {
-    Bias(Processor),
+    Bias(Box<Processor>),
     Gumbel(GumbelSampler),
 }
 
@@ -84,7 +84,7 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
             if key.kind() != wmark_core::KeyKind::V1 {
                 return Err(Fail::usage(format!("the scheme {} needs a wmark key", resolved.config.seeding())));
             }
-            Marker::Bias(Processor::new(key, resolved.config))
+            Marker::Bias(Box::new(Processor::new(key, resolved.config)))
         };
         Some((marker, key.id().to_string()))
     };

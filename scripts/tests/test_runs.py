@@ -1,3 +1,6 @@
+import json
+import os
+
 import runs
 
 
@@ -35,3 +38,20 @@ def test_exit_codes(monkeypatch, tmp_path):
         assert str(e) == "t: wmark detect 2 failed (2): oops"
     else:
         raise AssertionError("no exit")
+
+
+def test_diversity_runs_answer_each_prompt_several_times(tmp_path):
+    cmd, prompts = runs.command("div-gumbel4-t1.0", tmp_path / "out.jsonl", n_prompts=2)
+    try:
+        lines = [json.loads(line) for line in open(prompts)]
+    finally:
+        os.unlink(prompts)
+    assert [p["id"] for p in lines] == [f"t00{i}#{r}" for i in range(2) for r in range(runs.DIVERSITY_ANSWERS)]
+    assert cmd[cmd.index("--max-tokens") + 1] == str(runs.DIVERSITY_TOKENS)
+    assert cmd[cmd.index("--scheme") + 1] == "gumbel:4" and "--gamma" not in cmd and "--delta" not in cmd
+    cmd, prompts = runs.command("div-plain-t1.0", tmp_path / "out.jsonl", n_prompts=1, tokens=24, answers=2)
+    os.unlink(prompts)
+    assert "--no-watermark" in cmd and cmd[cmd.index("--min-tokens") + 1] == "24"
+    cmd, prompts = runs.command("wm-lefthash-t0.7", tmp_path / "out.jsonl", n_prompts=1)
+    os.unlink(prompts)
+    assert cmd[cmd.index("--max-tokens") + 1] == str(runs.TOKENS) and cmd[cmd.index("--gamma") + 1] == "0.25"

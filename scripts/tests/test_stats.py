@@ -1,8 +1,13 @@
+import json
 import math
+import statistics
+from pathlib import Path
 
 import pytest
 
 from wmarkexp import stats
+
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 def test_spike_bound_without_bias_is_gamma_times_spike_entropy_sum():
@@ -100,3 +105,69 @@ def test_fmt_p():
     assert stats.fmt_p(-3.0) == "1.0e-3"
     assert stats.fmt_p(-4.5) == "3.2e-5"
     assert stats.fmt_p(-525.3) == "5.0e-526"  # far below the smallest float
+
+
+def test_log_perplexity_standard_error_with_answers_as_units():
+    ln2 = math.log(2)
+    # Equal lengths: the sample sd of the per-answer log-perplexities over √m.
+    lps = [[-ln2, -ln2], [-2 * ln2, -2 * ln2], [-3 * ln2, -3 * ln2]]
+    nll = [ln2, 2 * ln2, 3 * ln2]
+    assert stats.log_perplexity_se(lps) == pytest.approx(statistics.stdev(nll) / math.sqrt(3))
+    ppl, se, se_log = stats.perplexity_se(lps)
+    assert ppl == pytest.approx(4.0) and se_log == pytest.approx(ln2 / math.sqrt(3)) and se == pytest.approx(4 * se_log)
+    # Unequal lengths: the ratio estimator. Sums L = (1, 4)·ln 2, counts (1, 2), μ = 5/3·ln 2.
+    got = stats.log_perplexity_se([[-ln2], [-2 * ln2, -2 * ln2]])
+    mu = 5 / 3 * ln2
+    assert got == pytest.approx(math.sqrt(2 * ((ln2 - mu) ** 2 + (4 * ln2 - 2 * mu) ** 2)) / 3)
+    # Every answer the same: no spread; one answer: 0.
+    assert stats.log_perplexity_se([[-1.0, -2.0], [-2.0, -1.0]]) == 0.0
+    assert stats.log_perplexity_se([[-1.0, -2.0]]) == 0.0
+
+
+def test_paired_difference():
+    mean, se = stats.paired_difference([3.0, 5.0, 7.0], [1.0, 2.0, 3.0])  # differences 2, 3, 4
+    assert mean == 3.0 and se == pytest.approx(1 / math.sqrt(3))
+    assert stats.paired_difference([1.0], [0.5]) == (0.5, 0.0)
+    with pytest.raises(ValueError):
+        stats.paired_difference([1.0], [1.0, 2.0])
+
+
+def test_betainc():
+    assert stats.betainc(1, 1, 0.3) == pytest.approx(0.3)  # uniform
+    assert stats.betainc(2, 1, 0.5) == pytest.approx(0.25)  # x^2
+    assert stats.betainc(1, 3, 0.5) == pytest.approx(1 - 0.5 ** 3)
+    # P(Bin(10, 0.3) ≥ 4) = I_0.3(4, 7)
+    tail = sum(math.comb(10, j) * 0.3 ** j * 0.7 ** (10 - j) for j in range(4, 11))
+    assert stats.betainc(4, 7, 0.3) == pytest.approx(tail, rel=1e-12)
+    assert stats.betainc(3, 4, 0.0) == 0.0 and stats.betainc(3, 4, 1.0) == 1.0
+
+
+def test_clopper_pearson():
+    # The Rust harness's known values (exact pmf sums, Python math.comb).
+    lo, hi = stats.clopper_pearson(5, 100, 0.99)
+    assert lo == pytest.approx(0.0109403336, abs=1e-9) and hi == pytest.approx(0.1351446825, abs=1e-9)
+    lo, hi = stats.clopper_pearson(0, 1000, 0.99)
+    assert lo == 0.0 and hi == pytest.approx(1 - 0.005 ** 1e-3, rel=1e-9)
+    lo, hi = stats.clopper_pearson(1000, 1000, 0.99)
+    assert hi == 1.0 and lo == pytest.approx(0.005 ** 1e-3, rel=1e-9)
+    assert stats.clopper_pearson(0, 0) == (0.0, 1.0)
+
+
+def test_clopper_pearson_agrees_with_the_rust_harness_on_its_saved_intervals():
+    saved = json.loads((ROOT / "data" / "eval" / "null.json").read_text())
+    for row in saved["rows"]:
+        for lv in row["levels"]:
+            got = stats.clopper_pearson(lv["false_positives"], row["detections"], 0.99)
+            assert got == pytest.approx(tuple(lv["ci99"]), rel=1e-8)
+
+
+def test_vs_nominal_and_null_levels():
+    assert stats.vs_nominal(0.01, (0.02, 0.03)) == "above"
+    assert stats.vs_nominal(0.01, (0.001, 0.005)) == "below"
+    assert stats.vs_nominal(0.01, (0.005, 0.02)) == "consistent"
+    ps = [-0.1, -1.5, -2.0, -2.5, -3.2]
+    rows = stats.null_levels(ps, [-2.0, -3.0])
+    assert [r["false_positives"] for r in rows] == [3, 1]
+    assert rows[0]["fpr"] == 0.6 and rows[1]["alpha"] == pytest.approx(1e-3)
+    assert rows[0]["ci"] == list(stats.clopper_pearson(3, 5, 0.99)) and rows[0]["vs_nominal"] == "above"
+    assert list(rows[0]) == ["log10_alpha", "alpha", "false_positives", "fpr", "ci", "vs_nominal"]

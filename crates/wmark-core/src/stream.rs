@@ -57,6 +57,13 @@ impl KeyStream {
         self.rng.set_word_pos(u128::from(offset / 4));
     }
 
+    /// Keystream word `t` (bytes `4t .. 4t + 4`, little-endian), from anywhere in the
+    /// stream: one ChaCha8 block, without re-keying. Leaves the stream after that word.
+    pub fn word_at(&mut self, t: u32) -> u32 {
+        self.rng.set_word_pos(u128::from(t));
+        self.rng.next_u32()
+    }
+
     /// Keystream byte `t`, from anywhere in the stream. Leaves the stream just after the
     /// 4-byte word holding `t`.
     pub fn byte_at(&mut self, t: u32) -> u8 {

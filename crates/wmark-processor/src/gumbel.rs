@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use wmark_core::philox::{derive_vllm_key, Philox, NO_TOKEN};
-use wmark_core::{Config, Key, KeyKind, Seed, Seeding, Watermark};
+use wmark_core::{Config, Key, KeyKind, Seeding, Watermark};
 
 use crate::error::Error;
 
@@ -45,7 +45,7 @@ impl Default for Warp {
 #[derive(Clone, Debug)]
 enum Prf {
     /// `gumbel:h`: v1 seeds over the previous `h` tokens (prompt included).
-    Native { wm: Watermark, h: usize },
+    Native { wm: Box<Watermark>, h: usize },
     /// vLLM: the previous `width` generated tokens, −1 before the first; with key B and its
     /// probability α for the dual key.
     Vllm { a: Philox, b: Option<(Philox, f64)>, width: usize },
@@ -85,6 +85,12 @@ pub struct GumbelState {
 }
 
 impl GumbelState {
+    /// Makes the state ready for a new sequence (keeping its allocations).
+    pub fn reset(&mut self) {
+        self.start = None;
+        self.seen.clear();
+    }
+
     /// Where the generated tokens start in the contexts passed so far (the first step's
     /// context length), once a step has been taken.
     pub fn start(&self) -> Option<usize> {
@@ -114,7 +120,7 @@ impl GumbelSampler {
             return Err(Error::config(format!("top_p must be in (0, 1], got {}", warp.top_p)));
         }
         let prf = match seeding {
-            Seeding::Gumbel(h) => Prf::Native { wm: Watermark::new(key, config), h },
+            Seeding::Gumbel(h) => Prf::Native { wm: Box::new(Watermark::new(key, config)), h },
             Seeding::VllmGumbel(width) => {
                 Prf::Vllm { a: Philox::new(key.dangerous_expose_vllm_key().expect("a vLLM key")), b: None, width }
             }
@@ -156,11 +162,23 @@ impl GumbelSampler {
         if start > context.len() {
             return Err(Error::config("the context is shorter than at the sequence's first step: use a new state"));
         }
-        // The candidates left by top-k and top-p: (raw logit, id).
-        let cands = warp(self.warp, logits, &mut state.scratch);
         let t = self.warp.temperature;
-        if cands.is_empty() {
+        // The candidates: every finite logit, or those left by top-k and top-p.
+        let truncated = self.warp.top_k > 0 || self.warp.top_p < 1.0;
+        let cands: &[(f32, u32)] = if truncated { warp(self.warp, logits, &mut state.scratch) } else { &[] };
+        let all = || logits.iter().enumerate().filter(|(_, l)| l.is_finite()).map(|(i, &l)| (l, i as u32));
+        if if truncated { cands.is_empty() } else { all().next().is_none() } {
             return Ok(Choice::NoCandidate);
+        }
+        // One monomorphic pick per candidate source (no dynamic call per candidate).
+        macro_rules! choose {
+            ($upper:expr, $value:expr) => {
+                if truncated {
+                    pick(cands.iter().copied(), $upper, $value)
+                } else {
+                    pick(all(), $upper, $value)
+                }
+            };
         }
         match &self.prf {
             Prf::Native { wm, h } => {
@@ -171,7 +189,19 @@ impl GumbelSampler {
                 if !state.seen.insert(u128::from_le_bytes(seed.0[..16].try_into().expect("16 bytes"))) {
                     return Ok(Choice::Repeated);
                 }
-                Ok(Choice::Token(native_argmax(&seed, cands, f64::from(t))))
+                // `l/T + g` in double precision, computed only for the candidates that could
+                // still win (the others are below the best value by more than any noise).
+                let temperature = f64::from(t);
+                if !truncated {
+                    return Ok(Choice::Token(pick_streamed(&seed, logits, temperature).expect("candidates")));
+                }
+                let mut stream = seed.stream();
+                let value = |l: f32, id: u32| {
+                    let u = (f64::from(stream.word_at(id)) + 0.5) * (1.0 / 4_294_967_296.0);
+                    f64::from(l) / temperature + -(-u.ln()).ln()
+                };
+                let upper = |l: f32| f64::from(l) / temperature + MAX_NOISE_F64;
+                Ok(Choice::Token(pick(cands.iter().copied(), upper, value).expect("candidates")))
             }
             Prf::Vllm { a, b, width } => {
                 let generated = &context[start..];
@@ -193,15 +223,12 @@ impl GumbelSampler {
                     _ => (a, state_a),
                 };
                 // vLLM divides by the temperature and adds the noise in f32.
-                let mut best: Option<(f32, u32)> = None;
-                for &(l, id) in cands.iter() {
+                let value = |l: f32, id: u32| {
                     let u = prf.uniform(&ctx, id).max(f32::MIN_POSITIVE);
-                    let v = l / t + -(-u.ln()).ln();
-                    if best.is_none_or(|(bv, bid)| v > bv || (v == bv && id < bid)) {
-                        best = Some((v, id));
-                    }
-                }
-                Ok(Choice::Token(best.expect("candidates").1))
+                    f64::from(l / t + -(-u.ln()).ln())
+                };
+                let upper = |l: f32| f64::from(l / t) + f64::from(MAX_NOISE_F32);
+                Ok(Choice::Token(choose!(upper, value).expect("candidates")))
             }
         }
     }
@@ -220,25 +247,77 @@ impl GumbelSampler {
     }
 }
 
+/// Above the largest Gumbel noise vLLM's uniforms can give in `f32`: the largest uniform is
+/// `2^24 / (2^24 + 1)` rounded to `f32` (`1 − 2^-24`), whose noise is about 16.64.
+const MAX_NOISE_F32: f32 = 17.0;
+
+/// Above the largest Gumbel noise of a `gumbel:h` uniform, `(2^32 − 0.5) / 2^32`: about 22.9.
+const MAX_NOISE_F64: f64 = 23.5;
+
 /// A uniform in [0, 1) with 53 bits.
 fn uniform(rng: &mut ChaCha8Rng) -> f64 {
     (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
-/// `gumbel:h`'s choice among the warped candidates: the largest `l/T + g` in double
-/// precision, ties to the smaller id. One keystream block per candidate when they are few,
-/// one pass over the keystream otherwise.
-fn native_argmax(seed: &Seed, cands: &[(f32, u32)], temperature: f64) -> u32 {
-    let score = |l: f32, t: u32, u: f64| (f64::from(l) / temperature + -(-u.ln()).ln(), t);
-    let better = |a: (f64, u32), b: Option<(f64, u32)>| b.is_none_or(|b| a.0 > b.0 || (a.0 == b.0 && a.1 < b.1));
-    let mut best: Option<(f64, u32)> = None;
-    for &(l, t) in cands {
-        let s = score(l, t, Watermark::gumbel_uniform(seed, t));
-        if better(s, best) {
-            best = Some(s);
+/// The Gumbel-max choice among `cands` (raw logit, id): the largest `value(l, id)`, ties to
+/// the smaller id. Starts from the largest logit and skips every candidate whose `upper(l)`
+/// (its scaled logit plus the largest possible noise) is below the best value so far, so
+/// that the noise is computed only for candidates that could win; the choice is the one
+/// scoring every candidate would make. `None` without candidates.
+fn pick(
+    cands: impl Iterator<Item = (f32, u32)> + Clone,
+    upper: impl Fn(f32) -> f64,
+    mut value: impl FnMut(f32, u32) -> f64,
+) -> Option<u32> {
+    let (top, top_id) = cands.clone().fold(None, |b: Option<(f32, u32)>, (l, id)| match b {
+        Some((bl, _)) if bl >= l => b,
+        _ => Some((l, id)),
+    })?;
+    let mut best = (value(top, top_id), top_id);
+    for (l, id) in cands {
+        if id == top_id || upper(l) < best.0 {
+            continue;
+        }
+        let v = value(l, id);
+        if v > best.0 || (v == best.0 && id < best.1) {
+            best = (v, id);
         }
     }
-    best.expect("candidates").1
+    Some(best.1)
+}
+
+/// [`pick`] for `gumbel:h` over every finite logit of the row: the keystream is read in one
+/// sequential pass (about 5 GB/s) instead of one block per candidate, and the noise is
+/// computed only where the candidate could still win.
+fn pick_streamed(seed: &wmark_core::Seed, logits: &[f32], temperature: f64) -> Option<u32> {
+    const CHUNK: usize = 1024;
+    let (top_id, &top) = logits.iter().enumerate().filter(|(_, l)| l.is_finite()).fold(None, |b, (i, l)| match b {
+        Some((_, bl)) if bl >= l => b,
+        _ => Some((i, l)),
+    })?;
+    let noise = |word: u32| -(-((f64::from(word) + 0.5) * (1.0 / 4_294_967_296.0)).ln()).ln();
+    let mut best = (f64::from(top) / temperature + noise(seed.word_at(top_id as u32)), top_id as u32);
+    let mut stream = seed.stream();
+    let mut buf = [0u8; 4 * CHUNK];
+    for (c, chunk) in logits.chunks(CHUNK).enumerate() {
+        let bytes = &mut buf[..4 * chunk.len()];
+        stream.fill(bytes);
+        for (i, &l) in chunk.iter().enumerate() {
+            let scaled = f64::from(l) / temperature;
+            if scaled + MAX_NOISE_F64 < best.0 || !l.is_finite() {
+                continue;
+            }
+            let id = (c * CHUNK + i) as u32;
+            if id == best.1 {
+                continue;
+            }
+            let v = scaled + noise(u32::from_le_bytes(bytes[4 * i..4 * i + 4].try_into().expect("4 bytes")));
+            if v > best.0 || (v == best.0 && id < best.1) {
+                best = (v, id);
+            }
+        }
+    }
+    Some(best.1)
 }
 
 /// Top-k, then top-p at temperature T, over the finite logits: the kept `(logit, id)`
@@ -306,6 +385,45 @@ mod tests {
         let prf = Philox::new(12345);
         let ctx = prf.absorb_ids(&[NO_TOKEN; 4]);
         assert_eq!(prf.gumbel_argmax(&ctx, &warped), Some(t));
+    }
+
+    /// Rows with logits spread over 60 nats, so that the pruning skips most candidates.
+    fn rows() -> impl Iterator<Item = Vec<f32>> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..300).map(move |_| {
+            (0..64)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    (x % 6000) as f32 / 100.0 - 30.0
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn pruned_choices_equal_scoring_every_candidate() {
+        let v1 = Key::from_bytes([9; 32]);
+        let native = sampler(Seeding::Gumbel(1), &v1, Warp { temperature: 0.8, ..Warp::default() });
+        let wm = Watermark::new(&v1, Config::gumbel(Seeding::Gumbel(1), 64).unwrap());
+        let vllm = sampler(Seeding::VllmGumbel(1), &Key::from_vllm(77), Warp { temperature: 0.8, ..Warp::default() });
+        let prf = Philox::new(77);
+        for (i, row) in rows().enumerate() {
+            let ctx = [i as u32];
+            let Choice::Token(got) = native.choose(&mut native.create_state(0), &ctx, &row).unwrap() else {
+                panic!("a token")
+            };
+            let seed = wm.context_seed(&ctx).unwrap();
+            let all = Watermark::gumbel_argmax_f64(&seed, row.iter().map(|&l| f64::from(l)), 0.8);
+            assert_eq!(Some(got), all, "native row {i}");
+            // vLLM: the first step of a sequence has the all −1 context.
+            let mut st = vllm.create_state(0);
+            let Choice::Token(got) = vllm.choose(&mut st, &ctx, &row).unwrap() else { panic!("a token") };
+            let warped: Vec<f32> = row.iter().map(|l| l / 0.8).collect();
+            let all = prf.gumbel_argmax(&prf.absorb_ids(&[NO_TOKEN]), &warped);
+            assert_eq!(Some(got), all, "vLLM row {i}");
+        }
     }
 
     #[test]
