@@ -97,13 +97,18 @@ pub fn inspect(
     count: bool,
 ) -> Result<ExitCode> {
     let s = scheme.resolve(false)?;
-    s.require_green_list("inspect")?;
     let key_list = keys.load_checked(&s)?;
     if key_list.len() != 1 {
         return Err(Fail::usage("inspect takes exactly one key"));
     }
-    let wm = Watermark::new(&key_list[0], s.config);
     let context = parse_ids(context)?;
+    if s.config.seeding().is_gumbel() {
+        if count {
+            return Err(Fail::usage(format!("{} has no green list to count", s.config.seeding())));
+        }
+        return inspect_gumbel(&key_list[0], &s.config, &context, token);
+    }
+    let wm = Watermark::new(&key_list[0], s.config);
     let need = wm.context_len();
     if context.len() < need {
         return Err(Fail::usage(format!(
@@ -179,6 +184,80 @@ fn run_batch(detector: &Detector, batch: &[Doc]) -> Vec<Result<Report>> {
     } else {
         batch.iter().map(one).collect()
     }
+}
+
+/// `wmark inspect` for a Gumbel-max scheme: the uniform `u` and the score `−ln(1 − u)` of
+/// `token` after `context` (for the dual key, both keys' and the weighted score), or of every
+/// id of the vocabulary, one `id u score` line each.
+fn inspect_gumbel(key: &Key, config: &wmark_core::Config, context: &[u32], token: Option<u32>) -> Result<ExitCode> {
+    use wmark_core::philox::{derive_vllm_key, exp_score, Philox, NO_TOKEN};
+    use wmark_core::Seeding;
+    let seeding = config.seeding();
+    if key.kind() != seeding.key_kind() {
+        return Err(Fail::usage(format!("the scheme {seeding} needs a {:?} key", seeding.key_kind())));
+    }
+    // Per id: (u of each key, score).
+    let uniforms: Box<dyn Fn(u32) -> (Vec<f64>, f64)> = match seeding {
+        Seeding::Gumbel(h) => {
+            if context.len() < h {
+                return Err(Fail::usage(format!(
+                    "{seeding} needs {h} context token(s); --context has {}",
+                    context.len()
+                )));
+            }
+            let seed = Watermark::new(key, *config).context_seed(context)?;
+            Box::new(move |t| {
+                let u = Watermark::gumbel_uniform(&seed, t);
+                (vec![u], exp_score(u))
+            })
+        }
+        _ => {
+            // vLLM: the last `w` generated tokens, −1 before the first.
+            let w = seeding.vllm_width().expect("a vLLM scheme");
+            let k = key.dangerous_expose_vllm_key().expect("checked: a vLLM key");
+            let window: Vec<u32> =
+                (0..w).map(|i| (context.len() + i).checked_sub(w).map_or(NO_TOKEN, |at| context[at])).collect();
+            let prfs: Vec<Philox> = match seeding {
+                Seeding::VllmDualKeyGumbel(_) => {
+                    vec![Philox::new(derive_vllm_key(k, b"key_a")), Philox::new(derive_vllm_key(k, b"key_b"))]
+                }
+                _ => vec![Philox::new(k)],
+            };
+            let states: Vec<_> = prfs.iter().map(|p| p.absorb_ids(&window)).collect();
+            let alpha = config.alpha();
+            Box::new(move |t| {
+                let us: Vec<f64> = prfs.iter().zip(&states).map(|(p, c)| f64::from(p.uniform(c, t))).collect();
+                let score = match us.as_slice() {
+                    [a, b] => (1.0 - alpha) * exp_score(*a) + alpha * exp_score(*b),
+                    [a] => exp_score(*a),
+                    _ => unreachable!("one or two keys"),
+                };
+                (us, score)
+            })
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let vocab = config.vocab_size();
+    match token {
+        Some(t) => {
+            let (us, score) = uniforms(t);
+            let us: Vec<String> = us.iter().map(|u| format!("{u}")).collect();
+            writeln!(
+                out,
+                "token {t}: u = {} score = {score}{}",
+                us.join(" and "),
+                if t >= vocab { format!("; id is outside the vocabulary of {vocab}") } else { String::new() }
+            )?;
+        }
+        None => {
+            for t in 0..vocab {
+                let (us, score) = uniforms(t);
+                let us: Vec<String> = us.iter().map(|u| format!("{u}")).collect();
+                writeln!(out, "{t} {} {score}", us.join(" "))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The dedup mode when none is given: the first time a (context, token) tuple is seen, or

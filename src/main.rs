@@ -146,7 +146,8 @@ enum Command {
         /// Token ids before the position, comma or space separated.
         #[arg(long, value_name = "IDS", allow_hyphen_values = true)]
         context: String,
-        /// Show this token's membership and stream byte instead of the whole list.
+        /// Show this token's membership and stream byte instead of the whole list (for the
+        /// Gumbel-max schemes: its uniform and score instead of every id's).
         #[arg(long, value_name = "ID")]
         token: Option<u32>,
         /// Print only how many ids are green.

@@ -149,19 +149,6 @@ impl SchemeArgs {
     }
 }
 
-impl Scheme {
-    /// Errors for the Gumbel-max schemes in a command that only works with green lists so far.
-    pub fn require_green_list(&self, what: &str) -> Result<()> {
-        let seeding = self.config.seeding();
-        if seeding.is_gumbel() {
-            return Err(Fail::usage(format!(
-                "{what} does not support the Gumbel-max scheme {seeding} yet; detect and radioactive do"
-            )));
-        }
-        Ok(())
-    }
-}
-
 impl SchemeArgs {
     /// The scheme named by `--scheme`, with `--context-width` and `--vllm-alpha` checked
     /// against it.

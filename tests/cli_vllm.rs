@@ -125,3 +125,32 @@ fn keygen_writes_a_vllm_key_for_a_vllm_scheme() {
     assert!(text.starts_with("wmark-vllm-key-v1:") && text.ends_with('\n'), "{text}");
     assert_eq!(mode(&dir.path().join("v.key")), 0o600);
 }
+
+#[test]
+fn inspect_prints_vllms_own_uniform() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/vectors/vllm-philox.toml");
+    let file: toml::Value = toml::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+    // A case whose context is all −1: the first generated token, `--context ""`.
+    let c = file["uniform"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["context"].as_array().unwrap().iter().all(|x| x.as_integer() == Some(-1)))
+        .expect("a first-token case");
+    let dir = tmp();
+    let key = vllm_key(dir.path(), c["key"].as_str().unwrap().parse().unwrap());
+    let width = c["context"].as_array().unwrap().len().to_string();
+    let token = c["tokens"][0].as_integer().unwrap().to_string();
+    let out = wmark(dir.path())
+        .args(["inspect", "--scheme", "vllm-gumbel", "--context-width", &width, "--vocab-size", "4294967295"])
+        .arg("--key")
+        .arg(&key)
+        .args(["--context", "", "--token", &token])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let line = stdout_of(&out);
+    let u: f64 = line.split("u = ").nth(1).unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(u, c["uniform"][0].as_float().unwrap(), "{line}");
+}

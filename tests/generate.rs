@@ -177,3 +177,47 @@ fn tokenize_round_trips_and_checks_ids() {
         .code(2)
         .stderr(predicate::str::contains("id 99999 is outside the tokenizer's 49152 ids"));
 }
+
+/// `wmark generate --scheme vllm-gumbel` writes an answer that `wmark detect` finds with the
+/// same vLLM key, and reports no γ or δ; a Gumbel-max scheme refuses greedy decoding.
+#[test]
+fn generate_with_vllms_scheme_is_detected() {
+    let d = tempfile::tempdir().unwrap();
+    let k = d.path().join("v.key");
+    wmark(d.path())
+        .args(["keygen", "--scheme", "vllm-gumbel", "--vocab-size", "49152", "--out"])
+        .arg(&k)
+        .assert()
+        .success();
+    let scheme = ["--scheme", "vllm-gumbel", "--context-width", "4", "--vocab-size", "49152"];
+    let out = wmark(d.path())
+        .args(["generate", "--prompt", "Describe a walk through an autumn forest.", "--json", "--max-tokens", "80"])
+        .args(["--min-tokens", "80", "--temperature", "1", "--top-p", "1", "--top-k", "0", "--seed", "3", "--key"])
+        .arg(&k)
+        .args(scheme)
+        .arg("--model")
+        .arg(model())
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let answer: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["scheme"], "vllm-gumbel:4");
+    assert!(answer["gamma"].is_null() && answer["delta"].is_null(), "{answer}");
+    let ids = d.path().join("ids.txt");
+    fs::write(&ids, format!("{}\n", answer["ids"])).unwrap();
+    let out =
+        wmark(d.path()).args(["detect", "--ids", "--json", "--key"]).arg(&k).args(scheme).arg(&ids).output().unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!("log10_p = {}", r["log10_p"]);
+    assert!(r["log10_p"].as_f64().unwrap() < -6.0, "{r}");
+    wmark(d.path())
+        .args(["generate", "--prompt", "hi", "--max-tokens", "3", "--temperature", "0", "--key"])
+        .arg(&k)
+        .args(scheme)
+        .arg("--model")
+        .arg(model())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("temperature above 0"));
+}

@@ -4,29 +4,82 @@
 use std::path::PathBuf;
 
 use numpy::PyArray1;
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict};
-use wmark_core::{Config, GreenMask, Key, Seed, Seeding, Watermark};
+use pyo3::types::{PyBool, PyBytes, PyDict};
+use wmark_core::{Config, GreenMask, Key, KeyKind, Seed, Seeding, Watermark};
 
 use crate::errors::{self, error, Kind};
 use crate::ids;
 
-/// A 256-bit watermark secret. Neither `repr` nor `str` shows it: only its public id.
+/// A watermark secret: 256 bits for wmark's own schemes (kind "v1"), or the 64-bit integer of
+/// a vLLM deployment's watermark (kind "vllm", for `vllm-gumbel` and `vllm-dual-key-gumbel`).
+/// Neither `repr` nor `str` shows it: only its public id.
 #[pyclass(name = "Key", module = "wmark", frozen)]
 pub struct PyKey {
     pub key: Key,
 }
 
+/// The name of a key kind, as `Key.kind` shows it.
+pub fn kind_name(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::V1 => "v1",
+        KeyKind::Vllm => "vllm",
+    }
+}
+
+/// Refuses a key of the wrong kind for `config` (a vLLM key for wmark's schemes, or a wmark
+/// key for the `vllm-*` schemes), as the detector does.
+pub fn check_key_kind(config: &Config, key: &Key) -> PyResult<()> {
+    let seeding = config.seeding();
+    if key.kind() == seeding.key_kind() {
+        return Ok(());
+    }
+    let message = match seeding.key_kind() {
+        KeyKind::Vllm => {
+            format!(
+                "the scheme {seeding} needs a vLLM key (Key.from_vllm, Key.generate_vllm), but key {} is a wmark key",
+                key.id()
+            )
+        }
+        KeyKind::V1 => format!("the scheme {seeding} needs a wmark key, but key {} is a vLLM key", key.id()),
+    };
+    Err(error(Kind::Config, message))
+}
+
 #[pymethods]
 impl PyKey {
-    /// A fresh key from the operating system's random source.
+    /// A fresh 256-bit key (kind "v1") from the operating system's random source.
     #[staticmethod]
     fn generate() -> PyResult<PyKey> {
         Ok(PyKey { key: Key::generate().map_err(errors::core)? })
     }
 
-    /// Reads a key file (`wmark-key-v1:` + 64 hex digits), as the command line does: a file
-    /// that group or others can read is refused (`chmod 600` it).
+    /// A fresh 64-bit vLLM key (kind "vllm") from the operating system's random source.
+    #[staticmethod]
+    fn generate_vllm() -> PyResult<PyKey> {
+        Ok(PyKey { key: Key::generate_vllm().map_err(errors::core)? })
+    }
+
+    /// Wraps the 64-bit key of a vLLM deployment (its `WatermarkConfig.key`), an int from 0
+    /// to 2**64 - 1 (anything with `__index__`; bool is refused).
+    #[staticmethod]
+    fn from_vllm(key: &Bound<'_, PyAny>) -> PyResult<PyKey> {
+        if key.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err("a vLLM key is an int, not a bool"));
+        }
+        let Ok(index) = key.call_method0("__index__") else {
+            return Err(PyTypeError::new_err(format!("a vLLM key is an int, got {}", key.get_type().name()?)));
+        };
+        let value: u64 = index
+            .extract()
+            .map_err(|_| error(Kind::Config, "a vLLM key is an integer from 0 to 2**64 - 1 (18446744073709551615)"))?;
+        Ok(PyKey { key: Key::from_vllm(value) })
+    }
+
+    /// Reads a key file (`wmark-key-v1:` + 64 hex digits, or `wmark-vllm-key-v1:` + a vLLM
+    /// key in decimal), as the command line does: a file that group or others can read is
+    /// refused (`chmod 600` it).
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<PyKey> {
         let key = Key::load(&path).map_err(|e| {
@@ -50,7 +103,8 @@ impl PyKey {
         Ok(PyKey { key: Key::from_bytes(bytes) })
     }
 
-    /// Writes the key to a new file with mode 0600; an existing file is never overwritten.
+    /// Writes the key to a new file with mode 0600 (`wmark-key-v1:<hex>`, or
+    /// `wmark-vllm-key-v1:<decimal>` for a vLLM key); an existing file is never overwritten.
     fn save(&self, path: PathBuf) -> PyResult<()> {
         self.key.save_new(&path).map_err(|e| {
             let kind = if e.is_io() { Kind::Io } else { Kind::KeyFile };
@@ -72,8 +126,17 @@ impl PyKey {
         self.key.id().to_string()
     }
 
+    /// "v1" for a key of wmark's own schemes, "vllm" for a vLLM key.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        kind_name(self.key.kind())
+    }
+
     fn __repr__(&self) -> String {
-        format!("Key(id='{}')", self.key.id())
+        match self.key.kind() {
+            KeyKind::V1 => format!("Key(id='{}')", self.key.id()),
+            KeyKind::Vllm => format!("Key(id='{}', kind='vllm')", self.key.id()),
+        }
     }
 
     /// Constant-time comparison of the secret bytes.
@@ -113,44 +176,106 @@ pub struct PyConfig {
     pub config: Config,
 }
 
+/// The defaults of `Config(gamma=..., delta=...)`: a Gumbel-max scheme accepts only these.
+const DEFAULT_GAMMA: f64 = 0.25;
+const DEFAULT_DELTA: f64 = 2.0;
+
+impl PyConfig {
+    fn is_gumbel(&self) -> bool {
+        self.config.seeding().is_gumbel()
+    }
+
+    /// Refuses the Gumbel-max schemes where a green list is needed.
+    pub fn require_green_list(&self, what: &str) -> PyResult<()> {
+        if self.is_gumbel() {
+            return Err(error(
+                Kind::Config,
+                format!(
+                    "the Gumbel-max scheme {} has no green list, so {what} does not apply; \
+                     generate with wmark.GumbelSampler and detect with wmark.Detector",
+                    self.config.seeding()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[pymethods]
 impl PyConfig {
+    /// `gamma` and `delta` belong to the green-list schemes: with a Gumbel-max scheme
+    /// (`gumbel:h`, `vllm-gumbel:w`, `vllm-dual-key-gumbel:w`) they must keep their defaults.
+    /// `alpha`, the weight of key B, applies to `vllm-dual-key-gumbel:w` only (default 0.1).
     #[new]
-    #[pyo3(signature = (scheme = "lefthash", gamma = 0.25, delta = 2.0, *, vocab_size))]
-    fn new(scheme: &str, gamma: f64, delta: f64, vocab_size: i64) -> PyResult<PyConfig> {
+    #[pyo3(signature = (scheme = "lefthash", gamma = 0.25, delta = 2.0, *, vocab_size, alpha = None))]
+    fn new(scheme: &str, gamma: f64, delta: f64, vocab_size: i64, alpha: Option<f64>) -> PyResult<PyConfig> {
         let seeding: Seeding = scheme.parse().map_err(errors::core)?;
         let vocab = u32::try_from(vocab_size).map_err(|_| {
             error(Kind::Config, format!("vocab_size must be between 1 and 4294967295, got {vocab_size}"))
         })?;
-        let d = delta as f32;
-        if delta.is_finite() && !d.is_finite() {
-            return Err(error(Kind::Config, format!("delta {delta} does not fit a 32-bit float")));
-        }
-        Ok(PyConfig { config: Config::new(seeding, gamma, d, vocab).map_err(errors::core)? })
+        let config = if seeding.is_gumbel() {
+            // NaN differs from the defaults too.
+            if gamma != DEFAULT_GAMMA || delta != DEFAULT_DELTA {
+                return Err(error(
+                    Kind::Config,
+                    format!("{seeding} has no green list: gamma and delta do not apply (leave them out)"),
+                ));
+            }
+            Config::gumbel(seeding, vocab).map_err(errors::core)?
+        } else {
+            let d = delta as f32;
+            if delta.is_finite() && !d.is_finite() {
+                return Err(error(Kind::Config, format!("delta {delta} does not fit a 32-bit float")));
+            }
+            Config::new(seeding, gamma, d, vocab).map_err(errors::core)?
+        };
+        let config = match alpha {
+            None => config,
+            Some(_) if !matches!(seeding, Seeding::VllmDualKeyGumbel(_)) => {
+                return Err(error(
+                    Kind::Config,
+                    format!("alpha applies to vllm-dual-key-gumbel only, not to {seeding}"),
+                ));
+            }
+            Some(a) => config.with_alpha(a).map_err(errors::core)?,
+        };
+        Ok(PyConfig { config })
     }
 
-    /// The seeding rule's canonical name, e.g. `lefthash`, `minhash:4`.
+    /// The seeding rule's canonical name, e.g. `lefthash`, `minhash:4`, `gumbel:4`.
     #[getter]
     fn scheme(&self) -> String {
         self.config.seeding().to_string()
     }
 
-    /// The effective green fraction G/256 that every statistic uses.
-    #[getter]
-    fn gamma(&self) -> f64 {
-        self.config.gamma_effective()
+    /// True for the Gumbel-max schemes (`gumbel:h`, `vllm-gumbel:w`, `vllm-dual-key-gumbel:w`).
+    #[getter(is_gumbel)]
+    fn get_is_gumbel(&self) -> bool {
+        self.is_gumbel()
     }
 
-    /// G: a token is green iff its keystream byte is below this.
+    /// The effective green fraction G/256 that every statistic uses (None for Gumbel-max).
     #[getter]
-    fn green_threshold(&self) -> u8 {
-        self.config.green_threshold()
+    fn gamma(&self) -> Option<f64> {
+        (!self.is_gumbel()).then(|| self.config.gamma_effective())
     }
 
-    /// The bias added to green logits.
+    /// G: a token is green iff its keystream byte is below this (None for Gumbel-max).
     #[getter]
-    fn delta(&self) -> f32 {
-        self.config.delta()
+    fn green_threshold(&self) -> Option<u8> {
+        (!self.is_gumbel()).then(|| self.config.green_threshold())
+    }
+
+    /// The bias added to green logits (None for Gumbel-max).
+    #[getter]
+    fn delta(&self) -> Option<f32> {
+        (!self.is_gumbel()).then(|| self.config.delta())
+    }
+
+    /// The weight of key B of `vllm-dual-key-gumbel` (None for every other scheme).
+    #[getter]
+    fn alpha(&self) -> Option<f64> {
+        matches!(self.config.seeding(), Seeding::VllmDualKeyGumbel(_)).then(|| self.config.alpha())
     }
 
     /// The width of the model's logits row.
@@ -159,20 +284,35 @@ impl PyConfig {
         self.config.vocab_size()
     }
 
-    /// How many tokens before a position the seeding rule reads.
+    /// How many tokens before a position the seeding rule reads (0 for the vLLM schemes,
+    /// whose context is the generated tokens, with -1 before the first).
     #[getter]
     fn context_len(&self) -> usize {
         self.config.seeding().context_len()
     }
 
+    /// The kind of key the scheme needs: "v1" (wmark's schemes) or "vllm" (the `vllm-*` ones).
+    #[getter]
+    fn key_kind(&self) -> &'static str {
+        kind_name(self.config.seeding().key_kind())
+    }
+
     fn __repr__(&self) -> String {
-        format!(
-            "Config(scheme='{}', gamma={:?}, delta={:?}, vocab_size={})",
-            self.config.seeding(),
-            self.config.gamma_effective(),
-            self.config.delta(),
-            self.config.vocab_size()
-        )
+        let seeding = self.config.seeding();
+        match seeding {
+            Seeding::VllmDualKeyGumbel(_) => format!(
+                "Config(scheme='{seeding}', vocab_size={}, alpha={:?})",
+                self.config.vocab_size(),
+                self.config.alpha()
+            ),
+            _ if seeding.is_gumbel() => format!("Config(scheme='{seeding}', vocab_size={})", self.config.vocab_size()),
+            _ => format!(
+                "Config(scheme='{seeding}', gamma={:?}, delta={:?}, vocab_size={})",
+                self.config.gamma_effective(),
+                self.config.delta(),
+                self.config.vocab_size()
+            ),
+        }
     }
 }
 
@@ -203,9 +343,12 @@ fn green_ids(wm: &Watermark, context: &[u32]) -> PyResult<Vec<u32>> {
 
 #[pymethods]
 impl PyWatermark {
+    /// A green-list configuration (not a Gumbel-max one) and a key of its kind.
     #[new]
-    fn new(config: PyRef<'_, PyConfig>, key: PyRef<'_, PyKey>) -> PyWatermark {
-        PyWatermark { wm: Watermark::new(&key.key, config.config), config: config.clone() }
+    fn new(config: PyRef<'_, PyConfig>, key: PyRef<'_, PyKey>) -> PyResult<PyWatermark> {
+        config.require_green_list("Watermark")?;
+        check_key_kind(&config.config, &key.key)?;
+        Ok(PyWatermark { wm: Watermark::new(&key.key, config.config), config: config.clone() })
     }
 
     #[getter]
@@ -274,6 +417,8 @@ pub fn inspect<'py>(
     context: &Bound<'py, PyAny>,
     token: Option<u32>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    config.require_green_list("inspect")?;
+    check_key_kind(&config.config, &key.key)?;
     let wm = Watermark::new(&key.key, config.config);
     let context = ids::ids(context)?;
     let need = wm.context_len();

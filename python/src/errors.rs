@@ -184,6 +184,8 @@ pub fn processor(e: wmark_processor::Error) -> PyErr {
         Kind::CandidateOutOfRange
     } else if e.is_batch_shape() {
         Kind::BatchShape
+    } else if e.is_config() {
+        Kind::Config
     } else {
         Kind::Input
     };

@@ -1,13 +1,15 @@
 //! `wmark._wmark`, the native half of the `wmark` Python package (python/wmark/ is the
 //! other). Thin: every function converts its arguments, releases the GIL where there is work,
 //! and calls wmark-core, wmark-processor or wmark-detect. The module tree mirrors the crates:
-//! `Key`, `Config`, `Watermark` (core), `Processor` (processor), `Detector`, the reports and
+//! `Key`, `Config`, `Watermark` (core), `Processor`, `GumbelSampler` and `GumbelState`
+//! (processor), `Detector`, the reports and
 //! the streaming `Radioactivity` test (detect), and `wmark.stats` (detect's exact tails).
 #![deny(unsafe_code)]
 
 mod core;
 mod detect;
 mod errors;
+mod gumbel;
 mod ids;
 mod processor;
 mod radioactive;
@@ -46,6 +48,8 @@ fn _wmark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<core::PyConfig>()?;
     m.add_class::<core::PyWatermark>()?;
     m.add_class::<processor::PyProcessor>()?;
+    m.add_class::<gumbel::PyGumbelSampler>()?;
+    m.add_class::<gumbel::PyGumbelState>()?;
     m.add_class::<detect::PyDetector>()?;
     m.add_class::<report::PyReport>()?;
     m.add_class::<report::PyRadioactivityReport>()?;

@@ -8,7 +8,7 @@ use numpy::{PyReadwriteArray1, PyReadwriteArray2};
 use pyo3::prelude::*;
 use wmark_processor::{BatchCache, Cache, Outcome, Processor};
 
-use crate::core::{PyConfig, PyKey};
+use crate::core::{check_key_kind, PyConfig, PyKey};
 use crate::errors::{self, error, Kind};
 use crate::ids;
 
@@ -62,9 +62,14 @@ impl PyProcessor {
         if config.config.seeding().is_gumbel() {
             return Err(error(
                 Kind::Config,
-                format!("the processor does not generate with the Gumbel-max scheme {} yet", config.config.seeding()),
+                format!(
+                    "the Gumbel-max scheme {} chooses tokens instead of biasing logits: \
+                     use wmark.GumbelSampler or wmark.GumbelLogitsProcessor",
+                    config.config.seeding()
+                ),
             ));
         }
+        check_key_kind(&config.config, &key.key)?;
         let processor =
             Processor::builder().top_k(top_k).mask_cache_bytes(mask_cache_bytes).build(&key.key, config.config);
         Ok(PyProcessor {
