@@ -547,6 +547,9 @@ impl Scorer {
         self.check_ids(ids)?;
         let n = ids.len() - from.min(ids.len());
         let mut out = Scoring::with_capacity(n);
+        if !self.kind.has_green_bits() {
+            out.values.reserve(n);
+        }
         let mut set = crate::dedup::ExactSet::with_capacity(if dedup == Dedup::None { 0 } else { n });
         self.walk(key, ids, from, dedup, &mut set, &mut out);
         Ok(out)

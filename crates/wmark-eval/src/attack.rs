@@ -295,6 +295,12 @@ impl Cell {
 pub fn run(args: &AttackArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let scheme = args.scheme.resolve(true)?;
+    if scheme.config.seeding().is_gumbel() {
+        return Err(Fail::usage(format!(
+            "the attack evaluation counts green tokens; {} is a Gumbel-max scheme (scripts/eval calibrates its Gamma test with wmark detect)",
+            scheme.config.seeding()
+        )));
+    }
     let keys = args.keys.load_checked(&scheme)?;
     let config = scheme.config;
     let tokenizer = scheme.tokenizer.as_ref().expect("resolve(true) gives a tokenizer");

@@ -464,6 +464,12 @@ impl Row {
 pub fn run(args: &NullArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let scheme = args.scheme.resolve(true)?;
+    if scheme.config.seeding().is_gumbel() {
+        return Err(Fail::usage(format!(
+            "the null calibration counts green tokens; {} is a Gumbel-max scheme (scripts/eval calibrates its Gamma test with wmark detect)",
+            scheme.config.seeding()
+        )));
+    }
     let config = scheme.config;
     let tokenizer = scheme.tokenizer.as_ref().expect("resolve(true) gives a tokenizer");
     let corpus = load_corpus(&args.corpus, tokenizer)?;
