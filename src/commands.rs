@@ -264,11 +264,7 @@ fn inspect_gumbel(key: &Key, config: &wmark_core::Config, context: &[u32], token
 /// for the Gumbel-max schemes the first time a context is seen (vLLM's detector; its
 /// generator samples a repeated context without the watermark).
 pub fn default_dedup(config: &wmark_core::Config) -> Dedup {
-    if config.seeding().is_gumbel() {
-        Dedup::Window
-    } else {
-        Dedup::Tuple
-    }
+    Dedup::default_for(config)
 }
 
 /// `wmark detect`. Exit 0 if any document is watermarked, 1 if none, 2 on any error.

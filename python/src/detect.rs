@@ -123,13 +123,13 @@ impl PyDetector {
     /// `keys`: one `Key` or several (accounts: the best is reported, its p-value corrected
     /// for the number of keys). `tokenizer`: a Hugging Face tokenizer.json for text input.
     #[new]
-    #[pyo3(signature = (config, keys, *, tokenizer = None, dedup = "tuple", alpha = 1e-6, windows = false, token_flags = false, bos_id = None, normalize = true))]
+    #[pyo3(signature = (config, keys, *, tokenizer = None, dedup = None, alpha = 1e-6, windows = false, token_flags = false, bos_id = None, normalize = true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         config: PyRef<'_, PyConfig>,
         keys: &Bound<'_, PyAny>,
         tokenizer: Option<PathBuf>,
-        dedup: &str,
+        dedup: Option<&str>,
         alpha: f64,
         windows: bool,
         token_flags: bool,
@@ -138,7 +138,10 @@ impl PyDetector {
     ) -> PyResult<PyDetector> {
         let keys = keys_of(keys)?;
         let options = Options {
-            dedup: parse_dedup(dedup)?,
+            dedup: match dedup {
+                Some(d) => parse_dedup(d)?,
+                None => Dedup::default_for(&config.config),
+            },
             alpha: check_alpha(alpha)?,
             windows,
             token_flags,

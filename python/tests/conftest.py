@@ -87,6 +87,10 @@ class Cli:
         return p
 
     def scheme_args(self, config: wmark.Config) -> List[str]:
+        if config.is_gumbel:
+            # No green list: no --gamma or --delta; the dual key's weight instead.
+            alpha = [] if config.alpha is None else ["--vllm-alpha", repr(config.alpha)]
+            return ["--scheme", config.scheme, *alpha, "--vocab-size", str(config.vocab_size)]
         return [
             "--scheme",
             config.scheme,

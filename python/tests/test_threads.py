@@ -99,3 +99,17 @@ def test_the_gil_is_released_during_the_work() -> None:
         tries = [longest_pause_of_python_during(work) for _ in range(3)]
         assert all(took > 0.05 for _, took in tries), "the call must be long enough to see a pause"
         assert any(pause < took / 2 for pause, took in tries), tries
+
+
+def test_the_gil_is_released_while_the_gumbel_sampler_chooses() -> None:
+    vocab = 4_000_000
+    sampler = wmark.GumbelSampler(wmark.Config("gumbel:2", vocab_size=vocab), fixed_key(6))
+    flat = np.zeros(vocab, dtype=np.float32)  # every candidate could win: none is skipped
+    works = (
+        lambda: sampler.choose(sampler.create_state(), [1, 2], flat),
+        lambda: sampler.apply(sampler.create_state(), [1, 2], flat.copy()),
+    )
+    for work in works:
+        tries = [longest_pause_of_python_during(work) for _ in range(3)]
+        assert all(took > 0.05 for _, took in tries), "the call must be long enough to see a pause"
+        assert any(pause < took / 2 for pause, took in tries), tries

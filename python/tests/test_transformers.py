@@ -1,4 +1,4 @@
-"""Real `transformers` generation with the processor (opt-in: torch is a multi-GB install).
+"""Real `transformers` generation with the processors (opt-in: torch is a multi-GB install).
 
 Runs when WMARK_TEST_TRANSFORMERS=1 and torch and transformers import:
 
@@ -82,6 +82,62 @@ def test_torch_tensors_in_place_and_converted() -> None:
     row = scores[0].clone()
     request(ids[0].tolist(), row)
     np.testing.assert_array_equal(row.numpy(), reference[0])
+
+
+@pytest.mark.parametrize("scheme", ["gumbel:4", "vllm-gumbel:4", "vllm-dual-key-gumbel:4"])
+def test_transformers_generate_with_the_gumbel_sampler_is_detected(scheme: str) -> None:
+    vocab = 1000
+    model = tiny_model(vocab)
+    config = wmark.Config(scheme, vocab_size=vocab)
+    key = wmark.Key.from_vllm(12345) if config.key_kind == "vllm" else fixed_key(1)
+    other = wmark.Key.from_vllm(54321) if config.key_kind == "vllm" else fixed_key(2)
+    processor = wmark.GumbelLogitsProcessor(wmark.GumbelSampler(config, key))
+    prompt = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    torch.manual_seed(1)
+    # The sampler has no top-k: neither has generate (its default is 50), for the positions
+    # the sampler leaves to it.
+    out = model.generate(
+        prompt,
+        logits_processor=transformers.LogitsProcessorList([processor]),
+        do_sample=True,
+        top_k=0,
+        max_new_tokens=120,
+        min_new_tokens=120,
+        pad_token_id=0,
+    )
+    assert [s.start for s in processor.states] == [3, 3]  # one generation, from the prompt's end
+    detector = wmark.Detector(config, key, dedup="window")
+    for row in out:
+        r = detector.detect(ids=row[3:].numpy(), prompt=row[:3].numpy())
+        assert r.verdict == "watermarked" and r.log10_p < -6, r
+        wrong = wmark.Detector(config, other, dedup="window").detect(ids=row[3:].numpy(), prompt=row[:3].numpy())
+        assert wrong.verdict != "watermarked", wrong
+    # The same model without the processor is not watermarked.
+    torch.manual_seed(1)
+    plain = model.generate(prompt, do_sample=True, top_k=0, max_new_tokens=120, min_new_tokens=120, pad_token_id=0)
+    for row in plain:
+        assert detector.detect(ids=row[3:].numpy(), prompt=row[:3].numpy()).verdict != "watermarked"
+
+
+def test_gumbel_processor_on_torch_tensors() -> None:
+    sampler = wmark.GumbelSampler(wmark.Config("gumbel:2", vocab_size=500), fixed_key(3))
+    ids = torch.randint(0, 500, (3, 5))
+    scores = torch.randn(3, 500)
+    reference = wmark.GumbelLogitsProcessor(sampler)(ids.numpy(), scores.numpy().copy())
+    s = scores.clone()
+    ptr = s.data_ptr()
+    out = wmark.GumbelLogitsProcessor(sampler)(ids, s)
+    assert out is s and s.data_ptr() == ptr  # in place, the same memory
+    np.testing.assert_array_equal(s.numpy(), reference)
+    for dtype in (torch.float16, torch.bfloat16, torch.float64):
+        s = scores.to(dtype)
+        # chosen on the float32 values of this dtype's logits
+        want = wmark.GumbelLogitsProcessor(sampler)(ids.numpy(), s.to(torch.float32).numpy().copy())
+        out = wmark.GumbelLogitsProcessor(sampler)(ids, s)
+        assert out is s and out.dtype == dtype
+        finite = torch.isfinite(s.to(torch.float32)).numpy()
+        assert finite.sum(axis=1).tolist() == [1, 1, 1]
+        np.testing.assert_array_equal(finite, np.isfinite(want))
 
 
 def test_readme_transformers_block() -> None:

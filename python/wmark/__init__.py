@@ -1,8 +1,11 @@
-"""wmark: KGW green-list watermarks for language models, from Python.
+"""wmark: KGW green-list and Gumbel-max watermarks for language models, from Python.
 
 Thin bindings of the Rust crates (wmark-core, wmark-processor, wmark-detect): the native
 module ``wmark._wmark`` does the work, with the GIL released; this package adds the Hugging
-Face and vLLM call shapes and torch support.
+Face and vLLM call shapes and torch support. Green lists bias logits
+(``WatermarkLogitsProcessor``); the distortion-free Gumbel-max schemes (``gumbel:h``, and
+vLLM's ``vllm-gumbel:w`` and ``vllm-dual-key-gumbel:w`` with a ``Key.from_vllm`` key) choose
+the token (``GumbelSampler``, ``GumbelLogitsProcessor``); ``Detector`` tests both.
 
 >>> import numpy as np, wmark
 >>> key = wmark.Key.from_bytes(bytes(range(32)))
@@ -14,7 +17,7 @@ True
 """
 
 from wmark import stats
-from wmark._processor import RequestLogitsProcessor, WatermarkLogitsProcessor
+from wmark._processor import GumbelLogitsProcessor, RequestLogitsProcessor, WatermarkLogitsProcessor
 from wmark._wmark import (
     DEFAULT_ALPHA,
     DEFAULT_TOP_K,
@@ -26,6 +29,8 @@ from wmark._wmark import (
     ConfigError,
     ContextTooShortError,
     Detector,
+    GumbelSampler,
+    GumbelState,
     InputError,
     InsecureKeyFileError,
     Key,
@@ -58,6 +63,9 @@ __all__ = [
     "ConfigError",
     "ContextTooShortError",
     "Detector",
+    "GumbelLogitsProcessor",
+    "GumbelSampler",
+    "GumbelState",
     "InputError",
     "InsecureKeyFileError",
     "Key",

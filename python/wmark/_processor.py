@@ -1,7 +1,9 @@
-"""The Hugging Face and vLLM call shapes of the logits processor.
+"""The Hugging Face and vLLM call shapes of the logits processor, and the Hugging Face shape
+of the Gumbel-max sampler (``GumbelLogitsProcessor``).
 
-The work is ``wmark._wmark.Processor.apply`` (a batch) and ``apply_row`` (one row), in
-Rust with the GIL released. This module only brings arrays to them without copying:
+The work is ``wmark._wmark.Processor.apply`` (a batch) and ``apply_row`` (one row), and
+``GumbelSampler.apply`` / ``choose`` (one row), in Rust with the GIL released. This module
+only brings arrays to them without copying:
 
 * a writable float32 numpy array is biased in place (any strides);
 * a CPU float32 torch tensor is viewed through ``tensor.numpy()`` (the same memory) and
@@ -10,16 +12,18 @@ Rust with the GIL released. This module only brings arrays to them without copyi
   is converted to a float32 copy, the green ids are found there, and exactly δ is added to
   those entries of the original, in its own dtype and on its own device.
 
-Only the last ``config.context_len`` ids of each row are read.
+Only the last ``config.context_len`` ids of each row are read by the green-list processor;
+the Gumbel-max processor reads whole rows (the vLLM schemes count generated tokens from the
+first step of a sequence).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, List
 
 import numpy as np
 
-from wmark._wmark import Config, InputError, Key, Processor
+from wmark._wmark import BatchShapeError, Config, GumbelSampler, GumbelState, InputError, Key, Processor
 
 
 def _is_torch(x: Any) -> bool:
@@ -47,6 +51,14 @@ def _context_1d(ids: Any, h: int) -> Any:
     if isinstance(ids, np.ndarray):
         return ids[-h:]
     return list(ids[-h:])
+
+
+def _green_delta(config: Config) -> float:
+    """δ of a green-list configuration (a Processor refuses the Gumbel-max ones, which have none)."""
+    delta = config.delta
+    if delta is None:
+        raise InputError(f"the Gumbel-max scheme {config.scheme} has no delta: use wmark.GumbelLogitsProcessor")
+    return delta
 
 
 def _bias(apply: Any, context: Any, scores: Any, delta: float) -> Any:
@@ -112,7 +124,7 @@ class WatermarkLogitsProcessor:
     ) -> None:
         self._native = Processor(config, key, finite=finite, top_k=top_k, mask_cache_bytes=mask_cache_bytes)
         self._h = config.context_len
-        self._delta = config.delta
+        self._delta = _green_delta(config)
 
     @property
     def config(self) -> Config:
@@ -149,7 +161,7 @@ class RequestLogitsProcessor:
     def __init__(self, processor: Processor) -> None:
         self._native = processor
         self._h = processor.config.context_len
-        self._delta = processor.config.delta
+        self._delta = _green_delta(processor.config)
 
     def __call__(self, *args: Any) -> Any:
         if len(args) == 2:
@@ -174,3 +186,143 @@ def _join_tail(prompt_ids: Any, token_ids: Any, h: int) -> Any:
         need = h - len(out)
         out = [int(t) for t in _context_1d(prompt_ids, need)] + out
     return out
+
+
+def _ids_2d(ids: Any) -> Any:
+    """Every id of every row, as a 2-D numpy array (a view where possible)."""
+    if _is_torch(ids):
+        t = ids.detach()
+        if t.device.type != "cpu":
+            t = t.cpu()
+        return t.numpy()
+    return np.asarray(ids)
+
+
+class GumbelLogitsProcessor:
+    """A Hugging Face ``LogitsProcessor`` for the Gumbel-max schemes (``gumbel:h``,
+    ``vllm-gumbel:w``, ``vllm-dual-key-gumbel:w``): ``processor(input_ids, scores) -> scores``.
+
+    At each watermarked position the sampler chooses the token and every other entry of the
+    row is set to -inf, so that the sampler of ``generate`` (``do_sample=True``; greedy works
+    too) picks it; rows the sampler leaves to the engine (a context already used in the
+    sequence, a context shorter than ``gumbel:h`` needs) are left unchanged. The sampler does
+    its own temperature, top-k and top-p: give ``generate`` the same ones, which then matter
+    only at the positions left unchanged. Beam search is not supported.
+
+    One ``GumbelState`` is kept per batch row. A new generation is detected, and the states
+    start over, when the batch size changes (new states) or when a row's length is not its
+    previous length + 1 (that row's state is reset). A new ``generate`` call whose prompt is
+    exactly one token longer than the previous sequence looks like the next step: call
+    ``reset()`` between generations (or use a new processor) to be sure. ``seed`` seeds the
+    dual key's router of the first state; each new state takes the next seed.
+
+    The scores are changed in place when they are a writable float32 numpy array or a CPU
+    float32 torch tensor; other dtypes and devices are chosen on a float32 copy and forced
+    in their own dtype and device; anything else is returned as a new float32 numpy array.
+    Not thread-safe: one processor per generation loop (the sampler may be shared).
+    """
+
+    def __init__(self, sampler: GumbelSampler, seed: int = 0) -> None:
+        if not isinstance(sampler, GumbelSampler):
+            raise TypeError(f"expected a wmark.GumbelSampler, got {type(sampler).__name__}")
+        if not 0 <= seed < 2**64:
+            raise ValueError(f"seed must be between 0 and 2**64 - 1, got {seed}")
+        self._sampler = sampler
+        self._seed = int(seed)
+        self._created = 0
+        self._states: List[GumbelState] = []
+        self._lengths: List[int] = []
+
+    @property
+    def sampler(self) -> GumbelSampler:
+        return self._sampler
+
+    @property
+    def config(self) -> Config:
+        return self._sampler.config
+
+    @property
+    def key_id(self) -> str:
+        return self._sampler.key_id
+
+    @property
+    def states(self) -> List[GumbelState]:
+        """The state of each batch row of the current generation."""
+        return list(self._states)
+
+    def reset(self) -> None:
+        """Starts over: the next call begins a new generation (whatever its shape)."""
+        self._states = []
+        self._lengths = []
+
+    def _prepare(self, rows: int, length: int) -> None:
+        if rows != len(self._states):
+            self._states = [self._sampler.create_state((self._seed + self._created + r) % 2**64) for r in range(rows)]
+            self._created += rows
+            self._lengths = [length] * rows
+            return
+        for r in range(rows):
+            if length != self._lengths[r] + 1:
+                self._states[r].reset()
+            self._lengths[r] = length
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        ids = _ids_2d(input_ids)
+        if ids.ndim != 2:
+            raise InputError(f"input_ids must be 2-D (batch x sequence), got {ids.ndim} dimension(s)")
+        ndim = scores.ndim if hasattr(scores, "ndim") else np.ndim(scores)
+        if ndim != 2:
+            raise InputError(f"scores must be 2-D (batch x vocab_size), got {ndim} dimension(s)")
+        rows = int(scores.shape[0]) if hasattr(scores, "shape") else len(scores)
+        if rows != ids.shape[0]:
+            raise BatchShapeError(f"the batch has {rows} logits rows but {ids.shape[0]} contexts")
+        self._prepare(rows, int(ids.shape[1]))
+        return _force(self._sampler, self._states, ids, scores)
+
+    def __repr__(self) -> str:
+        return f"GumbelLogitsProcessor({self._sampler!r}, seed={self._seed})"
+
+
+def _force(sampler: GumbelSampler, states: List[GumbelState], ids: Any, scores: Any) -> Any:
+    """Forces each row's choice in ``scores``, in place where possible."""
+    if isinstance(scores, np.ndarray):
+        if scores.dtype == np.float32 and scores.flags.writeable:
+            for r, state in enumerate(states):
+                sampler.apply(state, ids[r], scores[r])
+            return scores
+        if not np.issubdtype(scores.dtype, np.floating):
+            raise InputError(f"scores must be a floating-point array, got dtype {scores.dtype}")
+        if not scores.flags.writeable:
+            scores = scores.copy()
+        if scores.dtype == np.float32:
+            return _force(sampler, states, ids, scores)
+        for r, state in enumerate(states):
+            t = sampler.choose(state, ids[r], scores[r].astype(np.float32))
+            if t is not None:
+                keep = scores[r, t]
+                scores[r] = -np.inf
+                scores[r, t] = keep if np.isfinite(keep) else 0
+        return scores
+    if _is_torch(scores):
+        import torch  # type: ignore[import-not-found]
+
+        if not scores.is_floating_point():
+            raise InputError(f"scores must be a floating-point tensor, got {scores.dtype}")
+        if scores.device.type == "cpu" and scores.dtype == torch.float32:
+            view = scores.detach().numpy()  # the same memory: forced in place
+            for r, state in enumerate(states):
+                sampler.apply(state, ids[r], view[r])
+            return scores
+        work = scores.detach().to(device="cpu", dtype=torch.float32).numpy()
+        with torch.no_grad():
+            for r, state in enumerate(states):
+                t = sampler.choose(state, ids[r], work[r])
+                if t is not None:
+                    keep = scores[r, t].clone()
+                    scores[r].fill_(float("-inf"))
+                    scores[r, t] = keep if bool(torch.isfinite(keep)) else 0
+        return scores
+    arr = np.array(scores, dtype=np.float32)
+    for r, state in enumerate(states):
+        sampler.apply(state, ids[r], arr[r])
+    return arr

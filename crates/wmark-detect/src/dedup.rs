@@ -38,6 +38,17 @@ pub enum Dedup {
 }
 
 impl Dedup {
+    /// The mode a scheme is tested with unless the caller says otherwise: `tuple` for the
+    /// green lists, `window` (a context's first use) for the Gumbel-max schemes, as vLLM's
+    /// detector does: their generators sample a repeated context without the watermark.
+    pub fn default_for(config: &wmark_core::Config) -> Dedup {
+        if config.seeding().is_gumbel() {
+            Dedup::Window
+        } else {
+            Dedup::Tuple
+        }
+    }
+
     /// The fingerprint that identifies `unit` under this mode (`None`: no dedup).
     #[inline]
     pub fn identity(self, unit: &Unit<'_>) -> Option<u128> {
