@@ -103,6 +103,13 @@ fn per_source(path: PathBuf, format: Format) -> Box<dyn Iterator<Item = Item>> {
 }
 
 fn parse_line(line: &str, format: &Format) -> std::result::Result<Body, String> {
+    // A plain line of ids straight into a vector (no JSON tree: 10^6 ids parse about twice
+    // as fast); anything it refuses goes the general way below, which names the problem.
+    if format.ids && format.jsonl_field.is_none() {
+        if let Ok(ids) = serde_json::from_str::<Vec<u32>>(line) {
+            return Ok(Body::Ids(ids));
+        }
+    }
     let value: serde_json::Value = serde_json::from_str(line).map_err(|e| format!("not valid JSON ({e})"))?;
     let value = match &format.jsonl_field {
         Some(field) => match value {
