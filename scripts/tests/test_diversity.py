@@ -48,8 +48,9 @@ def test_summary_of_identical_and_of_distinct_answers():
     assert apart["distinct_answers"] == 3 and apart["identical_pairs"] == 0 and apart["pairs"] == 3
     assert apart["mean_common_prefix"] == pytest.approx(2 / 3)
     assert apart["mean_jaccard"] == 0.0  # the single 3-grams all differ
+    assert apart["diverge_after_repeat"] == 0 and same["diverge_after_repeat"] == 0
     assert list(apart) == ["answers", "tokens", "distinct_1", "distinct_2", "distinct_3", "distinct_answers", "pairs",
-                           "identical_pairs", "mean_common_prefix", "mean_jaccard"]
+                           "identical_pairs", "mean_common_prefix", "mean_jaccard", "diverge_after_repeat"]
 
 
 def test_by_prompt_groups_answers_in_order_of_r():
@@ -57,3 +58,18 @@ def test_by_prompt_groups_answers_in_order_of_r():
     assert div.by_prompt(gens) == {"t001": [[1], [2]], "t000": [[0]], "a#b": [[9]]}
     with pytest.raises(ValueError):
         div.by_prompt([{"id": "t000", "ids": []}])
+
+
+def test_diverges_after_repeat():
+    # h = 2: x's context (1, 2) at position 5 was already the context of position 2.
+    x = [1, 2, 3, 9, 1, 2, 5]
+    y = [1, 2, 3, 9, 1, 2, 6]
+    assert div.diverges_after_repeat(x, y, 2)
+    # The same difference after a context seen for the first time.
+    assert not div.diverges_after_repeat([1, 2, 3, 9, 4, 2, 5], [1, 2, 3, 9, 4, 2, 6], 2)
+    # Identical answers, or a difference before h tokens, do not count.
+    assert not div.diverges_after_repeat(x, list(x), 2)
+    assert not div.diverges_after_repeat([1, 2], [5, 2], 2)
+    # One answer a proper prefix of the other: they differ where the shorter one stops.
+    assert div.diverges_after_repeat([1, 2, 3, 1, 2], [1, 2, 3, 1, 2, 7], 2)
+    assert div.summary([x, y, x], h=2)["diverge_after_repeat"] == 2

@@ -171,3 +171,18 @@ def test_vs_nominal_and_null_levels():
     assert rows[0]["fpr"] == 0.6 and rows[1]["alpha"] == pytest.approx(1e-3)
     assert rows[0]["ci"] == list(stats.clopper_pearson(3, 5, 0.99)) and rows[0]["vs_nominal"] == "above"
     assert list(rows[0]) == ["log10_alpha", "alpha", "false_positives", "fpr", "ci", "vs_nominal"]
+
+
+def test_pooled_mean_and_entropy_gap():
+    ln2 = math.log(2)
+    lps = [[-ln2, -3 * ln2], [-2 * ln2, -2 * ln2], [-ln2, -ln2]]
+    mean, se = stats.pooled_mean_se([[-x for x in lp] for lp in lps])
+    assert mean == pytest.approx(10 * ln2 / 6)
+    assert se == pytest.approx(stats.log_perplexity_se(lps))
+    assert stats.pooled_mean_se([[1.0, 3.0]]) == (2.0, 0.0)
+    # −log p minus the entropy, per token: (1 − 1, 3 − 1), (2 − 2, 2 − 2), (1 − 0.5, 1 − 0.5) in units of ln 2.
+    hs = [[ln2, ln2], [2 * ln2, 2 * ln2], [0.5 * ln2, 0.5 * ln2]]
+    gap, gap_se = stats.entropy_gap(lps, hs)
+    assert gap == pytest.approx(3 * ln2 / 6)
+    per_answer = [ln2, 0.0, 0.5 * ln2]
+    assert gap_se == pytest.approx(statistics.stdev(per_answer) / math.sqrt(3))

@@ -38,6 +38,17 @@ def common_prefix(x, y):
     return k
 
 
+def diverges_after_repeat(x, y, h):
+    """True when answers x and y differ and the h tokens before their first difference (the
+    context of that position) are the context of an earlier position of x, both within the
+    answer: the position a Gumbel-max generator samples without the watermark."""
+    k = common_prefix(x, y)
+    if k == min(len(x), len(y)) and len(x) == len(y) or k < h:
+        return False
+    ctx = x[k - h:k]
+    return any(x[i - h:i] == ctx for i in range(h, k))
+
+
 def pairwise_mean(answers, f):
     """The mean of f(x, y) over the unordered pairs of answers (at least two)."""
     pairs = list(combinations(answers, 2))
@@ -46,10 +57,11 @@ def pairwise_mean(answers, f):
     return sum(f(x, y) for x, y in pairs) / len(pairs)
 
 
-def summary(answers, ns=(1, 2, 3), jaccard_n=3):
+def summary(answers, ns=(1, 2, 3), jaccard_n=3, h=4):
     """One prompt's answers (id lists): distinct-n for each n, the number of distinct answers,
-    the pairs of identical answers (out of all pairs), the mean common prefix and the mean
-    Jaccard similarity of the answers' n-gram sets over the pairs."""
+    the pairs of identical answers (out of all pairs), the mean common prefix, the mean
+    Jaccard similarity of the answers' n-gram sets over the pairs, and how many pairs first
+    differ right after a repeated context of h tokens (see `diverges_after_repeat`)."""
     pairs = len(answers) * (len(answers) - 1) // 2
     out = dict(answers=len(answers), tokens=sum(map(len, answers)))
     for n in ns:
@@ -57,7 +69,8 @@ def summary(answers, ns=(1, 2, 3), jaccard_n=3):
     out.update(distinct_answers=len({tuple(a) for a in answers}), pairs=pairs,
                identical_pairs=sum(tuple(x) == tuple(y) for x, y in combinations(answers, 2)),
                mean_common_prefix=pairwise_mean(answers, common_prefix),
-               mean_jaccard=pairwise_mean(answers, lambda x, y: ngram_jaccard(x, y, jaccard_n)))
+               mean_jaccard=pairwise_mean(answers, lambda x, y: ngram_jaccard(x, y, jaccard_n)),
+               diverge_after_repeat=sum(diverges_after_repeat(x, y, h) for x, y in combinations(answers, 2)))
     return out
 
 

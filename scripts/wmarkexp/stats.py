@@ -88,6 +88,29 @@ def log_perplexity_se(logprob_lists):
     return math.sqrt(m / (m - 1) * sum((s - mu * n) ** 2 for s, n in zip(sums, counts))) / total
 
 
+def pooled_mean_se(value_lists):
+    """The pooled mean of per-token values (all answers' tokens together) and its standard
+    error with the answers as the units, by the same ratio estimator as `log_perplexity_se`:
+    (mean, se); se is 0 for one answer."""
+    total = sum(len(v) for v in value_lists)
+    mean = sum(sum(v) for v in value_lists) / total
+    m = len(value_lists)
+    if m < 2:
+        return mean, 0.0
+    sums = [sum(v) for v in value_lists]
+    counts = [len(v) for v in value_lists]
+    mu = sum(sums) / total
+    return mean, math.sqrt(m / (m - 1) * sum((s - mu * n) ** 2 for s, n in zip(sums, counts))) / total
+
+
+def entropy_gap(logprob_lists, entropy_lists):
+    """Per token, −log p of the sampled token under the model minus the entropy of the
+    distribution it was sampled from, pooled: (mean, se), answers as the units. When the
+    log-probabilities and the entropies are of the same distribution (sampling at temperature
+    1) and the sampler draws exactly from it, the expectation is 0 whatever the contexts."""
+    return pooled_mean_se([[-lp - h for lp, h in zip(lps, hs)] for lps, hs in zip(logprob_lists, entropy_lists)])
+
+
 def perplexity_se(logprob_lists):
     """The corpus perplexity and its standard error by the delta method, PPL · s.e.(log PPL):
     (ppl, se, se of log ppl)."""

@@ -427,6 +427,22 @@ mod tests {
     }
 
     #[test]
+    fn a_row_longer_than_one_keystream_chunk_is_chosen_exactly() {
+        let v1 = Key::from_bytes([4; 32]);
+        let config = Config::gumbel(Seeding::Gumbel(2), 5000).unwrap();
+        let s = GumbelSampler::new(&v1, config, Warp::default()).unwrap();
+        let wm = Watermark::new(&v1, config);
+        for r in 0..20u32 {
+            // Flat logits: every id could win, so every chunk of the stream is read.
+            let row: Vec<f32> = (0..5000).map(|i| ((i * 7 + r) % 13) as f32 * 0.01).collect();
+            let ctx = [r, r + 1];
+            let Choice::Token(got) = s.choose(&mut s.create_state(0), &ctx, &row).unwrap() else { panic!("a token") };
+            let seed = wm.context_seed(&ctx).unwrap();
+            assert_eq!(Some(got), Watermark::gumbel_argmax(&seed, &row, 1.0), "row {r}");
+        }
+    }
+
+    #[test]
     fn bad_parameters_and_keys_are_errors() {
         let v1 = Key::from_bytes([1; 32]);
         let config = Config::gumbel(Seeding::Gumbel(4), 64).unwrap();
