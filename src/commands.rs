@@ -190,7 +190,7 @@ fn run_batch(detector: &Detector, batch: &[Doc]) -> Vec<Result<Report>> {
 /// `token` after `context` (for the dual key, both keys' and the weighted score), or of every
 /// id of the vocabulary, one `id u score` line each.
 fn inspect_gumbel(key: &Key, config: &wmark_core::Config, context: &[u32], token: Option<u32>) -> Result<ExitCode> {
-    use wmark_core::philox::{derive_vllm_key, exp_score, Philox, NO_TOKEN};
+    use wmark_core::philox::{exp_score, Philox, NO_TOKEN};
     use wmark_core::Seeding;
     let seeding = config.seeding();
     if key.kind() != seeding.key_kind() {
@@ -219,7 +219,8 @@ fn inspect_gumbel(key: &Key, config: &wmark_core::Config, context: &[u32], token
                 (0..w).map(|i| (context.len() + i).checked_sub(w).map_or(NO_TOKEN, |at| context[at])).collect();
             let prfs: Vec<Philox> = match seeding {
                 Seeding::VllmDualKeyGumbel(_) => {
-                    vec![Philox::new(derive_vllm_key(k, b"key_a")), Philox::new(derive_vllm_key(k, b"key_b"))]
+                    let (a, b) = Philox::dual(k);
+                    vec![a, b]
                 }
                 _ => vec![Philox::new(k)],
             };
@@ -260,20 +261,13 @@ fn inspect_gumbel(key: &Key, config: &wmark_core::Config, context: &[u32], token
     Ok(ExitCode::SUCCESS)
 }
 
-/// The dedup mode when none is given: the first time a (context, token) tuple is seen, or
-/// for the Gumbel-max schemes the first time a context is seen (vLLM's detector; its
-/// generator samples a repeated context without the watermark).
-pub fn default_dedup(config: &wmark_core::Config) -> Dedup {
-    Dedup::default_for(config)
-}
-
 /// `wmark detect`. Exit 0 if any document is watermarked, 1 if none, 2 on any error.
 pub fn detect(keys: &KeyArgs, scheme: &SchemeArgs, o: DetectOpts) -> Result<ExitCode> {
     let s = scheme.resolve(!o.format.ids)?;
     let key_list = keys.load_checked(&s)?;
     let want_flags = o.highlight || o.html.is_some();
     let opts = Options {
-        dedup: o.dedup.unwrap_or_else(|| default_dedup(&s.config)),
+        dedup: o.dedup.unwrap_or_else(|| Dedup::default_for(&s.config)),
         alpha: o.alpha,
         windows: o.windows,
         token_flags: want_flags,

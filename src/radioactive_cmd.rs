@@ -60,7 +60,7 @@ pub fn radioactive(keys: &KeyArgs, scheme: &SchemeArgs, o: RadioactiveOpts) -> R
     let s = scheme.resolve(!o.format.ids)?;
     let key_list = keys.load_checked(&s)?;
     let options = RadioactivityOptions {
-        dedup: o.dedup.unwrap_or_else(|| crate::commands::default_dedup(&s.config)),
+        dedup: o.dedup.unwrap_or_else(|| wmark_detect::Dedup::default_for(&s.config)),
         alpha: o.alpha,
         teacher_filter: o.filter.is_some(),
         bos_id: s.bos_id,

@@ -80,6 +80,12 @@ impl Philox {
         Philox { key: [key as u32, (key >> 32) as u32] }
     }
 
+    /// The two PRFs of vLLM's dual-key scheme under the one key `key`: key A (weight
+    /// `1 − α`) and key B (weight `α`), derived by [`derive_vllm_key`].
+    pub fn dual(key: u64) -> (Philox, Philox) {
+        (Philox::new(derive_vllm_key(key, b"key_a")), Philox::new(derive_vllm_key(key, b"key_b")))
+    }
+
     /// Absorbs a context of `width` words, `word(i)` for `i` in `0..width` (oldest first;
     /// [`NO_TOKEN`] before the first generated token).
     #[inline]

@@ -331,8 +331,7 @@ impl Scorer {
                 Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => {
                     let key = k.dangerous_expose_vllm_key().expect("checked: a vLLM key");
                     if matches!(seeding, Seeding::VllmDualKeyGumbel(_)) {
-                        let a = Philox::new(wmark_core::philox::derive_vllm_key(key, b"key_a"));
-                        let b = Philox::new(wmark_core::philox::derive_vllm_key(key, b"key_b"));
+                        let (a, b) = Philox::dual(key);
                         Mark::Vllm { a, b: Some((b, config.alpha())) }
                     } else {
                         Mark::Vllm { a: Philox::new(key), b: None }

@@ -55,51 +55,22 @@ pub fn lengths(t: usize) -> Vec<usize> {
 /// of spans compared, which is valid whatever their dependence (Bonferroni). A maximum
 /// z-score alone would not be a p-value.
 pub fn best_window(greens: &[bool], gamma: f64) -> Option<Window> {
-    let t = greens.len();
-    if t == 0 {
-        return None;
-    }
-    let mut prefix = Vec::with_capacity(t + 1);
-    prefix.push(0u64);
-    for &g in greens {
-        prefix.push(prefix.last().unwrap() + u64::from(g));
-    }
-    let mut best: Option<Window> = None;
-    let mut tested = 0u64;
-    for len in lengths(t) {
-        let (mut start, mut most) = (0usize, 0u64);
-        for s in 0..=t - len {
-            let g = prefix[s + len] - prefix[s];
-            if g > most {
-                most = g;
-                start = s;
-            }
-        }
-        tested += (t - len + 1) as u64;
-        let log10_p = binomial_upper_tail_log10(len as u64, most, gamma);
-        if best.is_none_or(|b| log10_p < b.log10_p) {
-            best = Some(Window {
-                start,
-                end: start + len,
-                green: most,
-                sum: most as f64,
-                log10_p,
-                log10_p_corrected: 0.0,
-                windows_tested: 0,
-            });
-        }
-    }
-    best.map(|mut w| {
-        w.windows_tested = tested;
-        w.log10_p_corrected = (w.log10_p + (tested as f64).log10()).min(0.0);
-        w
-    })
+    let values: Vec<f64> = greens.iter().map(|&g| f64::from(u8::from(g))).collect();
+    scan(&values, |len, sum| binomial_upper_tail_log10(len, sum as u64, gamma))
+        .map(|w| Window { green: w.sum as u64, ..w })
 }
 
 /// [`best_window`] for real-valued scores (`values`, one per scored unit) under the null
 /// distribution of `kind`: for a fixed length the most significant span is the one with the
 /// largest sum, found with prefix sums; the same lengths and the same correction.
 pub fn best_window_values(values: &[f64], kind: ScoreKind) -> Option<Window> {
+    scan(values, |len, sum| kind.tail_log10_of(len, 0, sum.max(0.0)))
+}
+
+/// The scan of both: for each length, the first span with the largest sum, and its own
+/// `tail(len, sum)`; the span with the smallest tail, corrected for every span compared.
+/// (Green counts are small integers, exact in the `f64` prefix sums.)
+fn scan(values: &[f64], tail: impl Fn(u64, f64) -> f64) -> Option<Window> {
     let t = values.len();
     if t == 0 {
         return None;
@@ -121,7 +92,7 @@ pub fn best_window_values(values: &[f64], kind: ScoreKind) -> Option<Window> {
             }
         }
         tested += (t - len + 1) as u64;
-        let log10_p = kind.tail_log10_of(len as u64, 0, most.max(0.0));
+        let log10_p = tail(len as u64, most);
         if best.is_none_or(|b| log10_p < b.log10_p) {
             best = Some(Window {
                 start,

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
-use wmark_core::philox::{derive_vllm_key, Philox, NO_TOKEN};
+use wmark_core::philox::{Philox, NO_TOKEN};
 use wmark_core::{Config, Key, KeyKind, Seeding, Watermark};
 
 use crate::error::Error;
@@ -126,8 +126,7 @@ impl GumbelSampler {
             }
             Seeding::VllmDualKeyGumbel(width) => {
                 let k = key.dangerous_expose_vllm_key().expect("a vLLM key");
-                let a = Philox::new(derive_vllm_key(k, b"key_a"));
-                let b = Philox::new(derive_vllm_key(k, b"key_b"));
+                let (a, b) = Philox::dual(k);
                 Prf::Vllm { a, b: Some((b, config.alpha())), width }
             }
             _ => unreachable!("checked: a Gumbel-max scheme"),
