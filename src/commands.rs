@@ -431,3 +431,31 @@ pub fn tokenize(files: &[PathBuf], jsonl: Option<String>, decode: bool, tokenize
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// `wmark serve`: runs `wmark-serve` (the server, built on mistral.rs in its own crate so that
+/// the rest of the command line does not carry an inference engine) with the same arguments.
+/// It is looked for beside this program first, then on the PATH.
+pub fn serve(args: &[std::ffi::OsString]) -> Result<ExitCode> {
+    let name = format!("wmark-serve{}", std::env::consts::EXE_SUFFIX);
+    let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(&name))).filter(|p| p.is_file());
+    let program = beside.unwrap_or_else(|| PathBuf::from(&name));
+    let mut command = std::process::Command::new(&program);
+    command.args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Replaces this process: signals (Ctrl-C, SIGTERM) reach the server directly.
+        let err = command.exec();
+        Err(Fail::usage(format!(
+            "cannot run {}: {err} (build it with `cargo build -p wmark-mistralrs`, or install it beside wmark)",
+            program.display()
+        )))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command.status().map_err(|e| {
+            Fail::usage(format!("cannot run {}: {e} (install wmark-serve beside wmark)", program.display()))
+        })?;
+        Ok(ExitCode::from(status.code().unwrap_or(2).clamp(0, 255) as u8))
+    }
+}

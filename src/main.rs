@@ -249,6 +249,15 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Serve a model with an OpenAI-compatible API on mistral.rs's engine; every answer carries
+    /// its account's watermark (runs the `wmark-serve` program installed beside `wmark`; see
+    /// `wmark serve --help` and docs/serving.md).
+    #[command(disable_help_flag = true)]
+    Serve {
+        /// Arguments of `wmark-serve`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "ARGS")]
+        args: Vec<std::ffi::OsString>,
+    },
     /// Measure the logit processor on this machine, the way `openssl speed` does.
     ///
     /// Per decoding step, for each seeding rule, vocabulary size, batch size and mode, with
@@ -394,6 +403,7 @@ fn run(command: Command) -> Result<ExitCode> {
             )
         }
         Command::Demo { max_tokens, seed } => lm_commands::demo(max_tokens as usize, seed),
+        Command::Serve { args } => commands::serve(&args),
         Command::Bench { json, seconds } => bench::report(&mut std::io::stdout().lock(), json, seconds),
     }
 }

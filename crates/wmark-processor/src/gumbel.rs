@@ -98,6 +98,20 @@ impl GumbelState {
     }
 }
 
+/// A warping the sampler can use: a finite temperature above 0, top_p in (0, 1].
+fn check_warp(warp: Warp) -> Result<(), Error> {
+    if !(warp.temperature > 0.0 && warp.temperature.is_finite()) {
+        return Err(Error::config(format!(
+            "Gumbel-max sampling needs a temperature above 0, got {}",
+            warp.temperature
+        )));
+    }
+    if !(warp.top_p > 0.0 && warp.top_p <= 1.0) {
+        return Err(Error::config(format!("top_p must be in (0, 1], got {}", warp.top_p)));
+    }
+    Ok(())
+}
+
 impl GumbelSampler {
     /// A sampler for `key` and a Gumbel-max `config`, warping with `warp`. The key must be a
     /// v1 key for `gumbel:h` and a vLLM key for the vLLM schemes.
@@ -110,15 +124,7 @@ impl GumbelSampler {
             let want = if seeding.key_kind() == KeyKind::Vllm { "a vLLM key" } else { "a wmark key" };
             return Err(Error::config(format!("the scheme {seeding} needs {want}")));
         }
-        if !(warp.temperature > 0.0 && warp.temperature.is_finite()) {
-            return Err(Error::config(format!(
-                "Gumbel-max sampling needs a temperature above 0, got {}",
-                warp.temperature
-            )));
-        }
-        if !(warp.top_p > 0.0 && warp.top_p <= 1.0) {
-            return Err(Error::config(format!("top_p must be in (0, 1], got {}", warp.top_p)));
-        }
+        check_warp(warp)?;
         let prf = match seeding {
             Seeding::Gumbel(h) => Prf::Native { wm: Box::new(Watermark::new(key, config)), h },
             Seeding::VllmGumbel(width) => {
@@ -132,6 +138,13 @@ impl GumbelSampler {
             _ => unreachable!("checked: a Gumbel-max scheme"),
         };
         Ok(GumbelSampler { prf, config, warp })
+    }
+
+    /// The same key and scheme with another warping (e.g. one request's sampling
+    /// parameters); cheap: no key material is derived again.
+    pub fn with_warp(&self, warp: Warp) -> Result<GumbelSampler, Error> {
+        check_warp(warp)?;
+        Ok(GumbelSampler { warp, ..self.clone() })
     }
 
     /// The configuration.
