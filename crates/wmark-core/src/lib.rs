@@ -22,6 +22,7 @@
 mod config;
 mod error;
 mod hex;
+pub mod hf;
 mod key;
 mod mask;
 pub mod philox;
