@@ -14,6 +14,7 @@ mod ids;
 mod processor;
 mod radioactive;
 mod report;
+mod spark;
 
 use pyo3::prelude::*;
 
@@ -54,6 +55,12 @@ fn _wmark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<report::PyReport>()?;
     m.add_class::<report::PyRadioactivityReport>()?;
     m.add_class::<radioactive::PyRadioactivity>()?;
+    // wmark.spark's private half: set as attributes, not `add`ed, so that they stay out of
+    // `__all__` (and so out of the stubs).
+    m.setattr("_SparkScan", m.py().get_type::<spark::PySparkScan>())?;
+    m.setattr("_spark_detect", wrap_pyfunction!(spark::spark_detect, m)?)?;
+    m.setattr("_spark_key_from_file_text", wrap_pyfunction!(spark::spark_key_from_file_text, m)?)?;
+    m.setattr("_spark_radioactivity_report", wrap_pyfunction!(spark::spark_radioactivity_report, m)?)?;
     m.add_function(wrap_pyfunction!(core::inspect, m)?)?;
     m.add_function(wrap_pyfunction!(core::stream_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(binomial_upper_tail_log10, m)?)?;
