@@ -30,7 +30,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
 
-from vllm_reference import toml_tables  # noqa: E402  (the fixtures' one TOML writer)
+from vllm_reference import toml_tables, write_fixtures  # noqa: E402  (the fixtures' one TOML writer)
 
 TRANSFORMERS_VERSION = "5.24.0"
 TORCH_VERSION = "2.15.0"
@@ -544,24 +544,7 @@ def main():
     text, summary = synthid_file(torch, provenance)
     outputs.append((SYNTHID_OUT, text, summary))
 
-    stale = []
-    for name, text, summary in outputs:
-        path = args.out_dir / name
-        try:
-            shown = path.relative_to(REPO_ROOT)
-        except ValueError:
-            shown = path
-        old = path.read_text() if path.is_file() else None
-        if args.check:
-            state = "up to date" if old == text else "DIFFERS"
-            if old != text:
-                stale.append(shown)
-        else:
-            if old != text:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-            state = "unchanged" if old == text else "written"
-        print("%s: %s (%d bytes; %s)" % (shown, state, len(text.encode()), summary))
+    stale = write_fixtures(outputs, args.out_dir, args.check)
     if stale:
         print("hf_reference: regenerate with scripts/hf-reference: %s" % ", ".join(map(str, stale)), file=sys.stderr)
         return 1

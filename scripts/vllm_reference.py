@@ -695,6 +695,30 @@ def accepts_file(gumbel, answers_dir, provenance):
 # ---------------------------------------------------------------------------
 
 
+def write_fixtures(outputs, out_dir, check):
+    """Writes (or with `check`, compares) each (file name, text, summary) under `out_dir`,
+    printing one line per file; returns the files that differ (check mode)."""
+    stale = []
+    for name, text, summary in outputs:
+        path = out_dir / name
+        try:
+            shown = path.relative_to(REPO_ROOT)
+        except ValueError:
+            shown = path
+        old = path.read_text() if path.is_file() else None
+        if check:
+            state = "up to date" if old == text else "DIFFERS"
+            if old != text:
+                stale.append(shown)
+        else:
+            if old != text:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+            state = "unchanged" if old == text else "written"
+        print("%s: %s (%d bytes; %s)" % (shown, state, len(text.encode()), summary))
+    return stale
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--wheel", required=True, type=Path, help="the vllm-%s wheel" % VLLM_VERSION)
@@ -733,29 +757,12 @@ def main():
     detect_text, detect_summary, rows = detect_file(gumbel, torch, provenance)
     accepts_text, accepts_summary, answer_rows = accepts_file(gumbel, args.answers_dir, provenance)
 
-    stale = []
     outputs = [
         (PHILOX_OUT, philox_text, philox_summary),
         (DETECT_OUT, detect_text, detect_summary),
         (ACCEPTS_OUT, accepts_text, accepts_summary),
     ]
-    for name, text, summary in outputs:
-        path = args.out_dir / name
-        try:
-            shown = path.relative_to(REPO_ROOT)
-        except ValueError:
-            shown = path
-        old = path.read_text() if path.is_file() else None
-        if args.check:
-            state = "up to date" if old == text else "DIFFERS"
-            if old != text:
-                stale.append(shown)
-        else:
-            if old != text:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text)
-            state = "unchanged" if old == text else "written"
-        print("%s: %s (%d bytes; %s)" % (shown, state, len(text.encode()), summary))
+    stale = write_fixtures(outputs, args.out_dir, args.check)
     for row in rows:
         print(
             "  %-44s n=%-5d scored=%-5d score=%-12.6g p=%-10.3g watermarked=%s"
