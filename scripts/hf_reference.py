@@ -4,20 +4,26 @@
 The Python part of `scripts/hf-reference` (which finds an interpreter with torch and
 transformers, then runs this). It imports `WatermarkLogitsProcessor`, `WatermarkDetector` and
 `SynthIDTextWatermarkLogitsProcessor` from the installed transformers, runs them on CPU torch
-with fixed inputs and writes
+with fixed inputs, has transformers generate watermarked text with them (`model.generate(...,
+watermarking_config=...)` on tiny random-weight Llama models) and writes
 
     fixtures/vectors/hf-kgw.toml      torch's generator and randperm, HF's KGW green lists
-                                      (lefthash, selfhash) and its detector's green counts
+                                      (lefthash, selfhash), its detector's green counts, and
+                                      [[generated]]: KGW-watermarked text (and an unwatermarked
+                                      control) with WatermarkDetector's results on it
     fixtures/vectors/hf-synthid.toml  SynthID-Text sampling tables, n-gram keys, g-values,
-                                      context-repetition and EOS masks, mean g-value scores
+                                      context-repetition and EOS masks, mean g-value scores,
+                                      and [[generated]]: SynthID-watermarked text (and a
+                                      control) with its g-values, masks and mean score
 
 which wmark's Rust tests (crates/wmark-core/tests/hf_vectors.rs) check its HF-compatible code
 against. Nothing of transformers or torch is copied into the repository.
 
     python scripts/hf_reference.py [--out-dir DIR] [--check]
 
-Every input comes from fixed seeds (random.Random) and torch runs on one thread, so a rerun
-with the same torch and transformers writes byte-identical files.
+Every input comes from fixed seeds (random.Random; torch.manual_seed before building a model and
+before each generate) and torch runs on one thread, so a rerun with the same torch and
+transformers writes byte-identical files.
 """
 
 import argparse
@@ -126,6 +132,37 @@ Digests are sha256 (hex) of the values as little-endian u32 words, in order.
   green        green count with ignore_repeated_ngrams=False
   scored_unique  num_tokens_scored with ignore_repeated_ngrams=True (distinct n-grams)
   green_unique   green count with ignore_repeated_ngrams=True
+
+[[generated]]  Text transformers generated with its own watermark: a tiny random-weight
+               LlamaForCausalLM (hidden 32, one layer; torch.manual_seed(model_seed) before it is
+               built) runs model.generate(prompt, do_sample=True, top_k, max_new_tokens,
+               watermarking_config=WatermarkingConfig(gamma, bias, hashing_key, scheme,
+               context_width)) after torch.manual_seed(sample_seed). The control row is the same
+               model, prompt and seed without watermarking_config, scored with the same config.
+               WatermarkDetector(model.config, "cpu", that config, ignore_repeated_ngrams)(x,
+               return_dict=True) then scores x = ids (the full sequence) and x = generated,
+               with ignore_repeated_ngrams=True (full_*, gen_*) and False (*_all). The detector
+               drops x[0] when it is bos_token_id (ids[0] is; generated[0] never is), then scores
+               n-grams of context_width + 1 ids (lefthash) or context_width ids (selfhash).
+  name, scheme, hashing_key, gamma, vocab_size, context_width   as in [[green]]
+  bias         the bias added to green logits (0.0 for the control)
+  watermarked  false for the control (generated without a watermark)
+  bos_token_id, eos_token_id   the model config's (generation stops at EOS; none was drawn
+               unless the last generated id is eos_token_id)
+  top_k, max_new_tokens, model_seed, sample_seed   the generation settings
+  prompt_len   the prompt's length; the prompt is ids[:prompt_len] and starts with BOS
+  ids          prompt + generated ids, as generate returned them
+  generated    ids[prompt_len:]
+  full_first_scored  index in ids of the first scored token (1 + context_width for lefthash,
+               context_width for selfhash); every later token is the target of one n-gram
+  gen_first_scored   the same in generated (context_width for lefthash, context_width - 1
+               for selfhash)
+  full_scored, full_green      num_tokens_scored, num_green_tokens on ids, distinct n-grams
+  full_z_score, full_p_value, full_prediction   z_score, p_value and prediction (z > 3.0) there
+  gen_scored, gen_green, gen_z_score, gen_p_value, gen_prediction   the same on generated
+  full_scored_all, full_green_all, full_z_score_all, full_p_value_all,
+  gen_scored_all, gen_green_all, gen_z_score_all, gen_p_value_all
+               the same with ignore_repeated_ngrams=False (every n-gram)
 """.strip("\n").splitlines()
 
 
@@ -299,6 +336,122 @@ def detect_rows(torch, transformers, rng):
     return rows
 
 
+def tiny_causal_lm(torch, transformers, vocab_size, seed):
+    """A random-weight one-layer Llama for generate(); its logits are nearly flat."""
+    torch.manual_seed(seed)
+    config = transformers.LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+    )
+    return transformers.LlamaForCausalLM(config).eval()
+
+
+def generate(torch, model, prompt, seed, top_k, max_new_tokens, watermarking_config):
+    """model.generate with sampling after torch.manual_seed(seed): the whole sequence's ids."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        out = model.generate(
+            torch.tensor([prompt], dtype=torch.long),
+            do_sample=True,
+            top_k=top_k,
+            max_new_tokens=max_new_tokens,
+            watermarking_config=watermarking_config,
+        )
+    return out[0].tolist()
+
+
+def kgw_detection(torch, transformers, model, wm, ids, prefix):
+    """WatermarkDetector's results on ids, as users call it, in both counting modes."""
+    out = {}
+    for unique, suffix in ((True, ""), (False, "_all")):
+        det = transformers.WatermarkDetector(
+            model_config=model.config, device="cpu", watermarking_config=wm, ignore_repeated_ngrams=unique
+        )
+        r = det(torch.tensor([ids], dtype=torch.long), return_dict=True)
+        out[prefix + "scored" + suffix] = int(r.num_tokens_scored[0])
+        out[prefix + "green" + suffix] = int(r.num_green_tokens[0])
+        out[prefix + "z_score" + suffix] = float(r.z_score[0])
+        out[prefix + "p_value" + suffix] = float(r.p_value[0])
+        if unique:
+            out[prefix + "prediction"] = bool(r.prediction[0])
+    return out
+
+
+def kgw_generated_rows(torch, transformers):
+    rng = random.Random(0x4B47_5702)
+    top_k, new_tokens, bias = 50, 150, 4.0
+    specs = [
+        # (name, scheme, key, gamma, vocab, width, prompt length, watermarked)
+        ("lefthash-w1-v32000", "lefthash", 15485863, 0.25, 32000, 1, 16, True),
+        ("selfhash-w4-v50257", "selfhash", 987654321, 0.25, 50257, 4, 12, True),
+        ("lefthash-w2-v1000", "lefthash", 42, 0.5, 1000, 2, 8, True),
+        ("selfhash-w1-v128256", "selfhash", rng.randrange(2**63), 0.25, 128256, 1, 20, True),
+        ("control-lefthash-w1-v32000", "lefthash", 15485863, 0.25, 32000, 1, 16, False),
+    ]
+    rows = []
+    # One model, prompt (BOS, then ids above the special ones) and sampling seed per vocabulary:
+    # the control shares them with the watermarked row of its vocabulary.
+    setups = {}
+    for i, (name, scheme, key, gamma, v, width, prompt_len, watermarked) in enumerate(specs):
+        if v not in setups:
+            model_seed, sample_seed = 100 + i, 200 + i
+            prompt = [1] + [rng.randrange(3, v) for _ in range(prompt_len - 1)]
+            setups[v] = (tiny_causal_lm(torch, transformers, v, model_seed), prompt, model_seed, sample_seed)
+        model, prompt, model_seed, sample_seed = setups[v]
+        assert model.config.bos_token_id == prompt[0]
+        wm = transformers.WatermarkingConfig(
+            greenlist_ratio=gamma, bias=bias, hashing_key=key, seeding_scheme=scheme, context_width=width
+        )
+        ids = generate(torch, model, prompt, sample_seed, top_k, new_tokens, wm if watermarked else None)
+        assert ids[: len(prompt)] == prompt
+        generated = ids[len(prompt) :]
+        assert generated[0] != model.config.bos_token_id  # the detector would drop it
+        selfhash = scheme == "selfhash"
+        full = kgw_detection(torch, transformers, model, wm, ids, "full_")
+        gen = kgw_detection(torch, transformers, model, wm, generated, "gen_")
+        full_first = 1 + width - selfhash
+        gen_first = width - selfhash
+        assert full["full_scored_all"] == len(ids) - full_first
+        assert gen["gen_scored_all"] == len(generated) - gen_first
+        row = {
+            "name": name,
+            "scheme": scheme,
+            "hashing_key": str(key),
+            "gamma": gamma,
+            "bias": bias if watermarked else 0.0,
+            "vocab_size": v,
+            "context_width": width,
+            "watermarked": watermarked,
+            "bos_token_id": model.config.bos_token_id,
+            "eos_token_id": model.config.eos_token_id,
+            "top_k": top_k,
+            "max_new_tokens": new_tokens,
+            "model_seed": model_seed,
+            "sample_seed": sample_seed,
+            "prompt_len": len(prompt),
+            "ids": ids,
+            "generated": generated,
+            "full_first_scored": full_first,
+            "gen_first_scored": gen_first,
+        }
+        for prefix, counts in (("full_", full), ("gen_", gen)):
+            for field in ("scored", "green", "z_score", "p_value", "prediction"):
+                row[prefix + field] = counts[prefix + field]
+        for prefix, counts in (("full_", full), ("gen_", gen)):
+            for field in ("scored", "green", "z_score", "p_value"):
+                row[prefix + field + "_all"] = counts[prefix + field + "_all"]
+        rows.append(row)
+    return rows
+
+
 def kgw_file(torch, transformers, provenance):
     from transformers.generation.logits_process import WatermarkLogitsProcessor
 
@@ -309,18 +462,21 @@ def kgw_file(torch, transformers, provenance):
     fixed = fixed_table_rows(WatermarkLogitsProcessor, keys[:6] + keys[-3:])
     green = green_rows(torch, WatermarkLogitsProcessor, rng, keys)
     detect = detect_rows(torch, transformers, rng)
+    generated = kgw_generated_rows(torch, transformers)
     lines = header(KGW_DOC, provenance)
     lines += toml_tables("mt", mt)
     lines += toml_tables("randperm", randperm)
     lines += toml_tables("fixed_table", fixed)
     lines += toml_tables("green", green)
     lines += toml_tables("detect", detect)
-    summary = "%d mt, %d randperm, %d fixed_table, %d green, %d detect" % (
+    lines += toml_tables("generated", generated)
+    summary = "%d mt, %d randperm, %d fixed_table, %d green, %d detect, %d generated" % (
         len(mt),
         len(randperm),
         len(fixed),
         len(green),
         len(detect),
+        len(generated),
     )
     return "\n".join(lines) + "\n", summary
 
@@ -369,6 +525,28 @@ Keys and hashes are signed 64-bit integers, as torch holds them.
   tokens       the candidate ids
   ngram_keys   the keys, flattened (token-major, then layer)
   g_values     one string per token, one "0"/"1" per layer
+
+[[generated]]  Text transformers generated with its own watermark: a tiny random-weight
+               LlamaForCausalLM (as in hf-kgw.toml's [[generated]]) runs model.generate(prompt,
+               do_sample=True, top_k, max_new_tokens, watermarking_config=
+               SynthIDTextWatermarkingConfig(keys, ngram_len, context_history_size,
+               sampling_table_seed, sampling_table_size)) after torch.manual_seed(sample_seed).
+               The control row is the same model, prompt and seed without watermarking_config,
+               scored with the same config. The processor (config.construct_processor) then
+               scores generated[None] alone, as in [[sequence]]: generation hashes only generated
+               ids (its context starts as ngram_len - 1 zeros), so the prompt is not scored and the
+               first scored n-gram ends at generated[ngram_len - 1].
+  name, ngram_len, keys, sampling_table_size, sampling_table_seed, context_history_size
+               as in [[sequence]]
+  vocab_size   the model's vocabulary
+  watermarked  false for the control (generated without a watermark)
+  eos_token_id the model config's EOS (generation stops there), given to compute_eos_token_mask
+  top_k, max_new_tokens, model_seed, sample_seed   the generation settings
+  prompt       the prompt's ids (not scored)
+  generated    the generated ids, what was scored
+  g_values, repetition_mask, eos_mask, g_sum, mask_count, mean_score
+               as in [[sequence]], on generated: g_sum counts the g-values equal to 1 over
+               layers x unmasked n-grams, mask_count the unmasked n-grams
 """.strip("\n").splitlines()
 
 
@@ -429,14 +607,6 @@ def sequence_rows(torch, processor_cls, rng):
         x = torch.tensor([ids], dtype=torch.long)
         ngrams = x.unfold(dimension=1, size=ngram_len, step=1)
         nkeys = p.compute_ngram_keys(ngrams)[0, :3].flatten().tolist()
-        g = p.compute_g_values(x)[0]
-        rep = p.compute_context_repetition_mask(x)[0]
-        eos_mask = p.compute_eos_token_mask(x, eos)[0]
-        mask = rep.long() * eos_mask[ngram_len - 1 :].long()
-        gd = g.double()
-        g_sum = int((g * mask[:, None]).sum())
-        count = int(mask.sum())
-        mean = float((gd * mask[:, None].double()).sum() / (depth * mask.double().sum()))
         rows.append(
             {
                 "name": "n%d-d%d-%d" % (ngram_len, depth, i),
@@ -448,12 +618,82 @@ def sequence_rows(torch, processor_cls, rng):
                 "eos_token_id": eos,
                 "ids": ids,
                 "ngram_keys": nkeys,
-                "g_values": [bits(row) for row in g.tolist()],
-                "repetition_mask": bits(rep.tolist()),
-                "eos_mask": bits(eos_mask.tolist()),
-                "g_sum": g_sum,
-                "mask_count": count,
-                "mean_score": mean,
+                **synthid_score(torch, p, ids, eos),
+            }
+        )
+    return rows
+
+
+def synthid_score(torch, p, ids, eos):
+    """transformers' g-values and masks on ids, as SynthIDTextWatermarkDetector combines them,
+    and the mean g-value score over the unmasked n-grams (torch float64)."""
+    x = torch.tensor([ids], dtype=torch.long)
+    depth = len(p.keys)
+    g = p.compute_g_values(x)[0]
+    rep = p.compute_context_repetition_mask(x)[0]
+    eos_mask = p.compute_eos_token_mask(x, eos)[0]
+    mask = rep.long() * eos_mask[p.ngram_len - 1 :].long()
+    gd = g.double()
+    return {
+        "g_values": [bits(row) for row in g.tolist()],
+        "repetition_mask": bits(rep.tolist()),
+        "eos_mask": bits(eos_mask.tolist()),
+        "g_sum": int((g * mask[:, None]).sum()),
+        "mask_count": int(mask.sum()),
+        "mean_score": float((gd * mask[:, None].double()).sum() / (depth * mask.double().sum())),
+    }
+
+
+def synthid_generated_rows(torch, transformers):
+    rng = random.Random(0x5349_4402)
+    top_k, new_tokens = 50, 150
+    specs = [
+        # (name, ngram_len, keys, table size, table seed, history, vocab, prompt length, watermarked)
+        ("n5-d9-v32000", 5, [654, 400, 836, 123, 340, 443, 597, 160, 57], 2**16, 0, 1024, 32000, 10, True),
+        ("n3-d20-v50257", 3, [rng.randrange(2**63) for _ in range(20)], 2**16, 7, 64, 50257, 6, True),
+        # A small vocabulary repeats contexts (the repetition mask) and may draw EOS (the EOS mask).
+        ("n2-d4-v64", 2, [rng.randrange(1000) for _ in range(4)], 2**16, 0, 1024, 64, 4, True),
+        ("control-n5-d9-v32000", 5, [654, 400, 836, 123, 340, 443, 597, 160, 57], 2**16, 0, 1024, 32000, 10, False),
+    ]
+    rows = []
+    # One model, prompt and sampling seed per vocabulary, as in kgw_generated_rows.
+    setups = {}
+    for i, (name, ngram_len, keys, size, seed, history, v, prompt_len, watermarked) in enumerate(specs):
+        if v not in setups:
+            model_seed, sample_seed = 300 + i, 400 + i
+            prompt = [1] + [rng.randrange(3, v) for _ in range(prompt_len - 1)]
+            setups[v] = (tiny_causal_lm(torch, transformers, v, model_seed), prompt, model_seed, sample_seed)
+        model, prompt, model_seed, sample_seed = setups[v]
+        config = transformers.SynthIDTextWatermarkingConfig(
+            ngram_len=ngram_len,
+            keys=keys,
+            context_history_size=history,
+            sampling_table_seed=seed,
+            sampling_table_size=size,
+        )
+        ids = generate(torch, model, prompt, sample_seed, top_k, new_tokens, config if watermarked else None)
+        assert ids[: len(prompt)] == prompt
+        generated = ids[len(prompt) :]
+        eos = model.config.eos_token_id
+        p = config.construct_processor(v, "cpu")
+        rows.append(
+            {
+                "name": name,
+                "ngram_len": ngram_len,
+                "keys": keys,
+                "sampling_table_size": size,
+                "sampling_table_seed": str(seed),
+                "context_history_size": history,
+                "vocab_size": v,
+                "watermarked": watermarked,
+                "eos_token_id": eos,
+                "top_k": top_k,
+                "max_new_tokens": new_tokens,
+                "model_seed": model_seed,
+                "sample_seed": sample_seed,
+                "prompt": prompt,
+                "generated": generated,
+                **synthid_score(torch, p, generated, eos),
             }
         )
     return rows
@@ -491,18 +731,20 @@ def keys_rows(torch, processor_cls, rng):
     return rows
 
 
-def synthid_file(torch, provenance):
+def synthid_file(torch, transformers, provenance):
     from transformers.generation.logits_process import SynthIDTextWatermarkLogitsProcessor as Processor
 
     rng = random.Random(0x5349_4401)
     tables = table_rows(torch, Processor)
     sequences = sequence_rows(torch, Processor, rng)
     keys = keys_rows(torch, Processor, rng)
+    generated = synthid_generated_rows(torch, transformers)
     lines = header(SYNTHID_DOC, provenance)
     lines += toml_tables("table", tables)
     lines += toml_tables("sequence", sequences)
     lines += toml_tables("keys", keys)
-    summary = "%d table, %d sequence, %d keys" % (len(tables), len(sequences), len(keys))
+    lines += toml_tables("generated", generated)
+    summary = "%d table, %d sequence, %d keys, %d generated" % (len(tables), len(sequences), len(keys), len(generated))
     return "\n".join(lines) + "\n", summary
 
 
@@ -541,7 +783,7 @@ def main():
     outputs = []
     text, summary = kgw_file(torch, transformers, provenance)
     outputs.append((KGW_OUT, text, summary))
-    text, summary = synthid_file(torch, provenance)
+    text, summary = synthid_file(torch, transformers, provenance)
     outputs.append((SYNTHID_OUT, text, summary))
 
     stale = write_fixtures(outputs, args.out_dir, args.check)

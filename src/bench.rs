@@ -278,7 +278,8 @@ fn median3(mut f: impl FnMut()) -> Duration {
 
 /// The detector's rows: ids through the scorer (tuple dedup, one key, `lefthash`, V =
 /// 128,256, 10^6 pseudo-random ids; and the Gumbel-max schemes `vllm-gumbel:4`,
-/// `vllm-dual-key-gumbel:4` and `gumbel:4` with context dedup on the same ids) and, when the asset cache has them, 2 MB of State of the
+/// `vllm-dual-key-gumbel:4` and `gumbel:4` with context dedup on the same ids; Hugging Face's
+/// `hf-lefthash:1` and `hf-selfhash:4` on the first 5,000) and, when the asset cache has them, 2 MB of State of the
 /// Union text through the Llama 3 tokenizer alone and through the whole detector.
 fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Result<()> {
     use wmark_detect::{Detector, Options, TextTokenizer};
@@ -312,6 +313,17 @@ fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Resu
             detector.detect_ids(&ids, 0).expect("ids in range");
         });
         rows.push(row("detect_ids", Some(&seeding.to_string()), vocab, ids.len() as u64, 0, t, None));
+    }
+    // Hugging Face's KGW (transformers' defaults: γ = 0.25, hashing key 15485863): each scored
+    // token replays a quarter of a torch randperm, so the first 5,000 ids are enough.
+    let hf_ids = &ids[..5_000];
+    for seeding in [Seeding::HfLeftHash(1), Seeding::HfSelfHash(4)] {
+        let config = Config::new(seeding, 0.25, 0.0, vocab).expect("valid configuration");
+        let detector = Detector::new(&[Key::from_hf(15_485_863)?], config, Options::default())?;
+        let t = median3(|| {
+            detector.detect_ids(hf_ids, 0).expect("ids in range");
+        });
+        rows.push(row("detect_ids", Some(&seeding.to_string()), vocab, hf_ids.len() as u64, 0, t, None));
     }
 
     let cache = wmark_lm::assets::cache_dir();

@@ -49,11 +49,14 @@ pub fn keygen(
         || scheme.tokenizer.is_some();
     let resolved =
         if write_config.is_some() || scheme_given { Some(scheme.resolve(scheme.tokenizer.is_some())?) } else { None };
-    let vllm = resolved.as_ref().is_some_and(|s| s.config.seeding().key_kind() == wmark_core::KeyKind::Vllm);
+    let kind = resolved.as_ref().map_or(wmark_core::KeyKind::V1, |s| s.config.seeding().key_kind());
     let key = match (account, master) {
         (Some(a), Some(m)) => load_key(m)?.derive_account(a),
-        (None, None) if vllm => Key::generate_vllm()?,
-        (None, None) => Key::generate()?,
+        (None, None) => match kind {
+            wmark_core::KeyKind::V1 => Key::generate()?,
+            wmark_core::KeyKind::Vllm => Key::generate_vllm()?,
+            wmark_core::KeyKind::Hf => Key::generate_hf()?,
+        },
         _ => return Err(Fail::usage("--account and --master go together")),
     };
     key.save_new(out).map_err(|e| Fail::usage(e.to_string()))?;
@@ -63,7 +66,7 @@ pub fn keygen(
         let file = ConfigFile {
             version: 1,
             scheme: s.config.seeding().to_string(),
-            gamma: s.config.gamma_effective(),
+            gamma: s.config.hf_greenlist_ratio().unwrap_or(s.config.gamma_effective()),
             delta: s.config.delta(),
             vocab_size: s.config.vocab_size(),
             key_id: Some(id.clone()),
@@ -102,6 +105,12 @@ pub fn inspect(
         return Err(Fail::usage("inspect takes exactly one key"));
     }
     let context = parse_ids(context)?;
+    if s.config.seeding().is_detect_only() {
+        return Err(Fail::usage(format!(
+            "inspect shows wmark's own schemes; {} is detected with `wmark detect`",
+            s.config.seeding()
+        )));
+    }
     if s.config.seeding().is_gumbel() {
         if count {
             return Err(Fail::usage(format!("{} has no green list to count", s.config.seeding())));

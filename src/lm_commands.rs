@@ -14,7 +14,7 @@ use wmark_processor::{GumbelSampler, Processor, Warp};
 use crate::fail::{Fail, Result};
 use crate::input::Body;
 use crate::output;
-use crate::settings::{KeyArgs, SchemeArgs};
+use crate::settings::{detect_only_message, KeyArgs, SchemeArgs};
 
 /// Options of `wmark generate`.
 pub struct GenerateOpts {
@@ -76,6 +76,9 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
             return Err(Fail::usage("generate watermarks with exactly one key (--key FILE)"));
         }
         let key = &key_list[0];
+        if resolved.config.seeding().is_detect_only() {
+            return Err(Fail::usage(detect_only_message(resolved.config.seeding())));
+        }
         let marker = if resolved.config.seeding().is_gumbel() {
             let sampling = o.sampling;
             let warp = Warp { temperature: sampling.temperature, top_k: sampling.top_k, top_p: sampling.top_p };

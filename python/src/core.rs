@@ -12,8 +12,10 @@ use wmark_core::{Config, GreenMask, Key, KeyKind, Seed, Seeding, Watermark};
 use crate::errors::{self, error, Kind};
 use crate::ids;
 
-/// A watermark secret: 256 bits for wmark's own schemes (kind "v1"), or the 64-bit integer of
-/// a vLLM deployment's watermark (kind "vllm", for `vllm-gumbel` and `vllm-dual-key-gumbel`).
+/// A watermark secret: 256 bits for wmark's own schemes (kind "v1"), the 64-bit integer of
+/// a vLLM deployment's watermark (kind "vllm", for `vllm-gumbel` and `vllm-dual-key-gumbel`),
+/// or the integer `hashing_key` of Hugging Face transformers' KGW watermark (kind "hf", for
+/// `hf-lefthash` and `hf-selfhash`).
 /// Neither `repr` nor `str` shows it: only its public id.
 #[pyclass(name = "Key", module = "wmark", frozen)]
 pub struct PyKey {
@@ -25,6 +27,7 @@ pub fn kind_name(kind: KeyKind) -> &'static str {
     match kind {
         KeyKind::V1 => "v1",
         KeyKind::Vllm => "vllm",
+        KeyKind::Hf => "hf",
     }
 }
 
@@ -42,7 +45,11 @@ pub fn check_key_kind(config: &Config, key: &Key) -> PyResult<()> {
                 key.id()
             )
         }
-        KeyKind::V1 => format!("the scheme {seeding} needs a wmark key, but key {} is a vLLM key", key.id()),
+        KeyKind::V1 => format!("the scheme {seeding} needs a wmark key, but key {} is not one", key.id()),
+        KeyKind::Hf => format!(
+            "the scheme {seeding} needs a Hugging Face hashing key (Key.from_hf), but key {} is not one",
+            key.id()
+        ),
     };
     Err(error(Kind::Config, message))
 }
@@ -77,8 +84,27 @@ impl PyKey {
         Ok(PyKey { key: Key::from_vllm(value) })
     }
 
-    /// Reads a key file (`wmark-key-v1:` + 64 hex digits, or `wmark-vllm-key-v1:` + a vLLM
-    /// key in decimal), as the command line does: a file that group or others can read is
+    /// Wraps the `hashing_key` of a Hugging Face `WatermarkingConfig` (transformers' default
+    /// is 15485863), an int from -2**63 to 2**64 - 1 (anything with `__index__`; bool is
+    /// refused).
+    #[staticmethod]
+    fn from_hf(hashing_key: &Bound<'_, PyAny>) -> PyResult<PyKey> {
+        if hashing_key.is_instance_of::<PyBool>() {
+            return Err(PyTypeError::new_err("a hashing key is an int, not a bool"));
+        }
+        let Ok(index) = hashing_key.call_method0("__index__") else {
+            return Err(PyTypeError::new_err(format!(
+                "a hashing key is an int, got {}",
+                hashing_key.get_type().name()?
+            )));
+        };
+        let range = || error(Kind::Config, "a Hugging Face hashing key is an integer from -2**63 to 2**64 - 1");
+        let value: i128 = index.extract().map_err(|_| range())?;
+        Ok(PyKey { key: Key::from_hf(value).map_err(|_| range())? })
+    }
+
+    /// Reads a key file (`wmark-key-v1:` + 64 hex digits, `wmark-vllm-key-v1:` + a vLLM key in
+    /// decimal, or `wmark-hf-key-v1:` + a Hugging Face hashing key), as the command line does: a file that group or others can read is
     /// refused (`chmod 600` it).
     #[staticmethod]
     fn load(path: PathBuf) -> PyResult<PyKey> {
@@ -126,7 +152,8 @@ impl PyKey {
         self.key.id().to_string()
     }
 
-    /// "v1" for a key of wmark's own schemes, "vllm" for a vLLM key.
+    /// "v1" for a key of wmark's own schemes, "vllm" for a vLLM key, "hf" for a Hugging Face
+    /// hashing key.
     #[getter]
     fn kind(&self) -> &'static str {
         kind_name(self.key.kind())
@@ -136,6 +163,7 @@ impl PyKey {
         match self.key.kind() {
             KeyKind::V1 => format!("Key(id='{}')", self.key.id()),
             KeyKind::Vllm => format!("Key(id='{}', kind='vllm')", self.key.id()),
+            KeyKind::Hf => format!("Key(id='{}', kind='hf')", self.key.id()),
         }
     }
 
@@ -185,8 +213,18 @@ impl PyConfig {
         self.config.seeding().is_gumbel()
     }
 
-    /// Refuses the Gumbel-max schemes where a green list is needed.
+    /// Refuses the Gumbel-max schemes where a green list is needed, and the detect-only
+    /// Hugging Face schemes.
     pub fn require_green_list(&self, what: &str) -> PyResult<()> {
+        if self.config.seeding().is_detect_only() {
+            return Err(error(
+                Kind::Config,
+                format!(
+                    "{what} covers wmark's own schemes; {} (Hugging Face's) is detected with wmark.Detector",
+                    self.config.seeding()
+                ),
+            ));
+        }
         if self.is_gumbel() {
             return Err(error(
                 Kind::Config,
@@ -260,16 +298,24 @@ impl PyConfig {
         (!self.is_gumbel()).then(|| self.config.gamma_effective())
     }
 
-    /// G: a token is green iff its keystream byte is below this (None for Gumbel-max).
+    /// G: a token is green iff its keystream byte is below this (None for Gumbel-max and
+    /// for the Hugging Face schemes, whose gamma is int(V * greenlist_ratio) / V).
     #[getter]
     fn green_threshold(&self) -> Option<u8> {
-        (!self.is_gumbel()).then(|| self.config.green_threshold())
+        (!self.is_gumbel() && !self.config.seeding().is_detect_only()).then(|| self.config.green_threshold())
     }
 
     /// The bias added to green logits (None for Gumbel-max).
     #[getter]
     fn delta(&self) -> Option<f32> {
         (!self.is_gumbel()).then(|| self.config.delta())
+    }
+
+    /// The Hugging Face schemes' `greenlist_ratio` as given (None for the others; `gamma` is
+    /// the exact share of green ids it makes, int(vocab_size * ratio) / vocab_size).
+    #[getter]
+    fn greenlist_ratio(&self) -> Option<f64> {
+        self.config.hf_greenlist_ratio()
     }
 
     /// The weight of key B of `vllm-dual-key-gumbel` (None for every other scheme).
@@ -306,6 +352,11 @@ impl PyConfig {
                 self.config.alpha()
             ),
             _ if seeding.is_gumbel() => format!("Config(scheme='{seeding}', vocab_size={})", self.config.vocab_size()),
+            _ if seeding.is_detect_only() => format!(
+                "Config(scheme='{seeding}', gamma={:?}, vocab_size={})",
+                self.config.hf_greenlist_ratio().unwrap_or_default(),
+                self.config.vocab_size()
+            ),
             _ => format!(
                 "Config(scheme='{seeding}', gamma={:?}, delta={:?}, vocab_size={})",
                 self.config.gamma_effective(),

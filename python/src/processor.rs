@@ -59,6 +59,15 @@ impl PyProcessor {
         if top_k == 0 {
             return Err(error(Kind::Config, "top_k must be at least 1"));
         }
+        if config.config.seeding().is_detect_only() {
+            return Err(error(
+                Kind::Config,
+                format!(
+                    "wmark detects {} but does not generate it: transformers' WatermarkLogitsProcessor makes that text",
+                    config.config.seeding()
+                ),
+            ));
+        }
         if config.config.seeding().is_gumbel() {
             return Err(error(
                 Kind::Config,

@@ -130,7 +130,11 @@ def distillation(tmp_path_factory: Any, wmark_bin: Path) -> Dict[str, Any]:
 
 
 def experiment_key() -> Path:
-    return ROOT / "data" / "keys" / "experiment.key"
+    # The published experiment key; git does not keep file modes, and wmark refuses a key
+    # file others can read, so a fresh clone needs the chmod scripts/runs.py also does.
+    path = ROOT / "data" / "keys" / "experiment.key"
+    os.chmod(path, 0o600)
+    return path
 
 
 LEFTHASH = wmark.Config("lefthash", gamma=0.25, delta=2.0, vocab_size=SMOLLM2_VOCAB)
@@ -172,6 +176,22 @@ def test_radioactive_vllm_fixture_answers(spark: Any, cli: Cli) -> None:
     want = cli_radioactive(cli, [key], config, answers)
     got = spark_radioactive(spark, [key], config, answers)
     assert got == want and got["verdict"] == "radioactive"
+
+
+def test_radioactive_and_detect_on_hugging_face_kgw(spark: Any, cli: Cli) -> None:
+    answers = synthetic_corpus(60, 40, 1_000, seed=21)
+    key = cli.key_file(wmark.Key.from_hf(15485863), "hf.key")
+    for config in (wmark.Config("hf-selfhash:3", gamma=0.3, vocab_size=1_000),
+                   wmark.Config("hf-lefthash:2", gamma=0.5, vocab_size=1_000)):
+        assert spark_radioactive(spark, [key], config, answers) == cli_radioactive(cli, [key], config, answers)
+        out = cli.run(["detect", "--key", str(key), *cli.scheme_args(config), "--ids", "--json",
+                       str(cli.write_lines("hf.jsonl", answers))], ok_codes=(0, 1))
+        want = [json.loads(line) for line in out.splitlines()]
+        rows = wspark.detect(ids_frame(spark, answers, 3), "doc", config, str(key)).collect()
+        got = [json.loads(r["wmark_report"]) for r in rows]
+        for w in want:
+            w.pop("source")
+        assert got == want
 
 
 def synthetic_corpus(n_answers: int, length: int, vocab: int, seed: int) -> List[List[int]]:

@@ -103,7 +103,8 @@ def _config_spec(config: Any) -> Dict[str, Any]:
         raise TypeError(f"config must be a wmark.Config (or a dict of its arguments), got {type(config).__name__}")
     spec: Dict[str, Any] = {"scheme": config.scheme, "vocab_size": config.vocab_size}
     if config.gamma is not None and config.delta is not None:
-        spec["gamma"] = config.gamma
+        # The HF schemes are built from the ratio asked for; the others from G/256.
+        spec["gamma"] = config.greenlist_ratio if config.greenlist_ratio is not None else config.gamma
         spec["delta"] = float(config.delta)
     if config.alpha is not None:
         spec["alpha"] = config.alpha

@@ -41,6 +41,14 @@ pub enum Seeding {
     /// vLLM's dual-key Gumbel-max watermark (keys A and B derived from one vLLM key, key B
     /// chosen with probability α, see [`Config::alpha`]) with this `context_width`.
     VllmDualKeyGumbel(usize),
+    /// Hugging Face transformers' KGW `lefthash` with this `context_width`: the green list
+    /// of `int(V·γ)` ids is a prefix of torch's `randperm(V)` seeded with the hashing key
+    /// times the previous id; the detector takes `context_width + 1` ids as one n-gram.
+    /// Needs an HF key. Detection only.
+    HfLeftHash(usize),
+    /// Hugging Face transformers' KGW `selfhash` with this `context_width`: the window of
+    /// `context_width` ids ends with the candidate itself. Needs an HF key. Detection only.
+    HfSelfHash(usize),
 }
 
 impl Seeding {
@@ -53,7 +61,24 @@ impl Seeding {
             Seeding::SelfHash(h) => h - 1,
             // Every generated token has a context: −1 stands in before the first.
             Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => 0,
+            // transformers' detector scores an id once a whole n-gram ends with it.
+            Seeding::HfLeftHash(w) => w,
+            Seeding::HfSelfHash(w) => w - 1,
         }
+    }
+
+    /// The `context_width` of a Hugging Face-compatible scheme (`None` otherwise).
+    pub fn hf_width(&self) -> Option<usize> {
+        match *self {
+            Seeding::HfLeftHash(w) | Seeding::HfSelfHash(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// True for the schemes wmark detects but does not generate (the Hugging Face ones:
+    /// text with their watermark is made by transformers).
+    pub fn is_detect_only(&self) -> bool {
+        self.hf_width().is_some()
     }
 
     /// True for the Gumbel-max schemes, whose units carry a real-valued score instead of a
@@ -74,15 +99,17 @@ impl Seeding {
     pub fn key_kind(&self) -> KeyKind {
         if self.vllm_width().is_some() {
             KeyKind::Vllm
+        } else if self.hf_width().is_some() {
+            KeyKind::Hf
         } else {
             KeyKind::V1
         }
     }
 
-    /// True if the seed depends on the candidate token itself (only `selfhash`): then there
-    /// is no single green list per context, and masks cannot be expanded.
+    /// True if the seed depends on the candidate token itself (`selfhash`, `hf-selfhash`):
+    /// then there is no single green list per context, and masks cannot be expanded.
     pub fn depends_on_candidate(&self) -> bool {
-        matches!(self, Seeding::SelfHash(_))
+        matches!(self, Seeding::SelfHash(_) | Seeding::HfSelfHash(_))
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -92,7 +119,12 @@ impl Seeding {
             {
                 Err(Error::config(format!("the seeding rule's h must be between 1 and {MAX_H}, got {h}")))
             }
-            Seeding::VllmGumbel(w) | Seeding::VllmDualKeyGumbel(w) if !(1..=MAX_VLLM_WIDTH).contains(&w) => {
+            Seeding::VllmGumbel(w)
+            | Seeding::VllmDualKeyGumbel(w)
+            | Seeding::HfLeftHash(w)
+            | Seeding::HfSelfHash(w)
+                if !(1..=MAX_VLLM_WIDTH).contains(&w) =>
+            {
                 Err(Error::config(format!("the context width must be between 1 and {MAX_VLLM_WIDTH}, got {w}")))
             }
             _ => Ok(()),
@@ -111,6 +143,8 @@ impl fmt::Display for Seeding {
             Seeding::Gumbel(h) => write!(f, "gumbel:{h}"),
             Seeding::VllmGumbel(w) => write!(f, "vllm-gumbel:{w}"),
             Seeding::VllmDualKeyGumbel(w) => write!(f, "vllm-dual-key-gumbel:{w}"),
+            Seeding::HfLeftHash(w) => write!(f, "hf-lefthash:{w}"),
+            Seeding::HfSelfHash(w) => write!(f, "hf-selfhash:{w}"),
         }
     }
 }
@@ -120,10 +154,11 @@ impl FromStr for Seeding {
 
     /// Parses the canonical names: `unigram`, `lefthash`, `window:h`, `minhash:h`,
     /// `selfhash:h`, `gumbel:h` with `h` a decimal number from 1 to 32 without leading
-    /// zeros, and `vllm-gumbel:w`, `vllm-dual-key-gumbel:w` with `w` from 1 to 1024.
+    /// zeros, and `vllm-gumbel:w`, `vllm-dual-key-gumbel:w`, `hf-lefthash:w`, `hf-selfhash:w`
+    /// with `w` from 1 to 1024.
     fn from_str(s: &str) -> Result<Seeding, Error> {
         const KNOWN: &str = "expected one of unigram, lefthash, window:H, minhash:H, selfhash:H, gumbel:H, \
-                             vllm-gumbel:W, vllm-dual-key-gumbel:W";
+                             vllm-gumbel:W, vllm-dual-key-gumbel:W, hf-lefthash:W, hf-selfhash:W";
         let rule = match s {
             "unigram" => Seeding::Unigram,
             "lefthash" => Seeding::LeftHash,
@@ -133,7 +168,7 @@ impl FromStr for Seeding {
                 };
                 let parsed: Option<usize> =
                     if h.starts_with('0') || !h.bytes().all(|b| b.is_ascii_digit()) { None } else { h.parse().ok() };
-                let vllm = name.starts_with("vllm-");
+                let vllm = name.starts_with("vllm-") || name.starts_with("hf-");
                 let Some(h) = parsed else {
                     let max = if vllm { MAX_VLLM_WIDTH } else { MAX_H };
                     return Err(Error::config(format!(
@@ -147,6 +182,8 @@ impl FromStr for Seeding {
                     "gumbel" => Seeding::Gumbel(h),
                     "vllm-gumbel" => Seeding::VllmGumbel(h),
                     "vllm-dual-key-gumbel" => Seeding::VllmDualKeyGumbel(h),
+                    "hf-lefthash" => Seeding::HfLeftHash(h),
+                    "hf-selfhash" => Seeding::HfSelfHash(h),
                     _ => return Err(Error::config(format!("unknown seeding rule {s:?}; {KNOWN}"))),
                 }
             }
@@ -166,6 +203,8 @@ pub struct Config {
     delta: f32,
     vocab_size: u32,
     alpha: f64,
+    /// The Hugging Face schemes' `greenlist_ratio`, unrounded (0 for the others).
+    hf_ratio: f64,
 }
 
 impl Config {
@@ -177,10 +216,34 @@ impl Config {
     ///   (0 turns the watermark off while keeping everything else equal, for controls).
     /// * `vocab_size` is the number of token ids of the model's logits row that can be green;
     ///   ids at or above it are never green. It must be at least 1.
+    ///
+    /// For the Hugging Face schemes `gamma` is transformers' `greenlist_ratio`, kept as given:
+    /// `int(V·γ)` ids are green (at least one, and not all), `V` below
+    /// [`RANDPERM_SMALL_LIMIT`](crate::hf::RANDPERM_SMALL_LIMIT); see
+    /// [`Config::gamma_effective`].
     pub fn new(seeding: Seeding, gamma: f64, delta: f32, vocab_size: u32) -> Result<Config, Error> {
         seeding.validate()?;
         if !gamma.is_finite() || gamma <= 0.0 || gamma >= 1.0 {
             return Err(Error::config(format!("gamma must be strictly between 0 and 1, got {gamma}")));
+        }
+        if seeding.hf_width().is_some() {
+            if vocab_size == 0 || vocab_size >= crate::hf::RANDPERM_SMALL_LIMIT {
+                return Err(Error::config(format!(
+                    "the Hugging Face schemes need a vocabulary of 1 to {} ids, got {vocab_size}",
+                    crate::hf::RANDPERM_SMALL_LIMIT - 1
+                )));
+            }
+            let green = crate::hf::greenlist_size(vocab_size, gamma);
+            if green == 0 || green >= vocab_size {
+                return Err(Error::config(format!(
+                    "gamma {gamma} makes int({vocab_size} x gamma) = {green} green ids; it must be between 1 and {}",
+                    vocab_size - 1
+                )));
+            }
+            if !delta.is_finite() || delta < 0.0 {
+                return Err(Error::config(format!("delta must be finite and at least 0, got {delta}")));
+            }
+            return Ok(Config { seeding, threshold: 0, delta, vocab_size, alpha: DEFAULT_VLLM_ALPHA, hf_ratio: gamma });
         }
         let g = (256.0 * gamma).round();
         if !(1.0..=255.0).contains(&g) {
@@ -194,7 +257,7 @@ impl Config {
         if vocab_size == 0 {
             return Err(Error::config("vocab_size must be at least 1"));
         }
-        Ok(Config { seeding, threshold: g as u8, delta, vocab_size, alpha: DEFAULT_VLLM_ALPHA })
+        Ok(Config { seeding, threshold: g as u8, delta, vocab_size, alpha: DEFAULT_VLLM_ALPHA, hf_ratio: 0.0 })
     }
 
     /// A configuration for a Gumbel-max scheme (`gumbel:h`, `vllm-gumbel:w`,
@@ -225,14 +288,24 @@ impl Config {
         self.seeding
     }
 
-    /// `G`: a token is green iff its keystream byte is below this.
+    /// `G`: a token is green iff its keystream byte is below this (0 for the Hugging Face
+    /// schemes, whose green lists are not keystream bytes).
     pub fn green_threshold(&self) -> u8 {
         self.threshold
     }
 
-    /// The effective green fraction `G/256`, the value every statistic must use.
+    /// The effective green fraction, the value every statistic must use: `G/256`, or for
+    /// the Hugging Face schemes `int(V·γ)/V`, the exact share of green ids.
     pub fn gamma_effective(&self) -> f64 {
+        if self.seeding.hf_width().is_some() {
+            return f64::from(crate::hf::greenlist_size(self.vocab_size, self.hf_ratio)) / f64::from(self.vocab_size);
+        }
         f64::from(self.threshold) / 256.0
+    }
+
+    /// The Hugging Face schemes' `greenlist_ratio` as given (`None` for the others).
+    pub fn hf_greenlist_ratio(&self) -> Option<f64> {
+        self.seeding.hf_width().map(|_| self.hf_ratio)
     }
 
     /// The bias added to green logits.

@@ -242,6 +242,11 @@ pub fn hf_fixed_table(hashing_key: i128) -> Vec<u32> {
     randperm(&mut TorchGenerator::new(hashing_key as u64), HF_FIXED_TABLE_SIZE)
 }
 
+/// transformers' `int(vocab_size * greenlist_ratio)`: a double product, truncated.
+pub fn greenlist_size(vocab_size: u32, greenlist_ratio: f64) -> u32 {
+    (f64::from(vocab_size) * greenlist_ratio) as u32
+}
+
 /// Python's `seed % (2**64 - 1)` of a signed 64-bit seed.
 #[inline]
 fn reduce_seed(s: i64) -> u64 {
@@ -273,8 +278,7 @@ impl HfKgw {
         if vocab_size == 0 || vocab_size >= RANDPERM_SMALL_LIMIT {
             return Err(Error::config(format!("vocabulary size {vocab_size} out of range")));
         }
-        // Python's int(vocab_size * greenlist_ratio): a double product, truncated.
-        let greenlist_size = (f64::from(vocab_size) * greenlist_ratio) as u32;
+        let greenlist_size = greenlist_size(vocab_size, greenlist_ratio);
         let fixed_table = match seeding {
             HfSeeding::SelfHash => hf_fixed_table(hashing_key).into_boxed_slice(),
             HfSeeding::LeftHash => Box::default(),
@@ -374,8 +378,10 @@ impl HfKgw {
         Ok(self.contains_seeded(seed, token))
     }
 
+    /// Whether `token` is green under the generator seed `seed` (what [`seed`](Self::seed)
+    /// or [`detector_seed`](Self::detector_seed) returns): `k` generator outputs, no array.
     #[inline]
-    fn contains_seeded(&self, seed: u64, token: u32) -> bool {
+    pub fn contains_seeded(&self, seed: u64, token: u32) -> bool {
         randperm_prefix_contains(&mut TorchGenerator::new(seed), self.vocab_size, self.greenlist_size, token)
     }
 
@@ -386,14 +392,21 @@ impl HfKgw {
     ///
     /// Errors: lefthash with an empty context.
     pub fn is_green(&self, context: &[u32], token: u32) -> Result<bool, Error> {
-        let seed = match self.seeding {
+        Ok(self.contains_seeded(self.detector_seed(context, token)?, token))
+    }
+
+    /// The generator seed of `WatermarkDetector`'s test of `token` after `context` (see
+    /// [`is_green`](Self::is_green)); [`contains_seeded`](Self::contains_seeded) finishes it.
+    ///
+    /// Errors: lefthash with an empty context.
+    pub fn detector_seed(&self, context: &[u32], token: u32) -> Result<u64, Error> {
+        Ok(match self.seeding {
             HfSeeding::LeftHash => self.seed(context)?,
             HfSeeding::SelfHash => {
                 let head = &context[context.len().saturating_sub(self.context_width - 1)..];
                 self.selfhash_seed(head, token)
             }
-        };
-        Ok(self.contains_seeded(seed, token))
+        })
     }
 
     /// How many ids `WatermarkDetector` takes as one n-gram: `context_width + 1` for lefthash

@@ -19,6 +19,13 @@ pub const KEY_FILE_PREFIX: &str = "wmark-key-v1:";
 /// The first line of a vLLM key file, before the key in decimal.
 pub const VLLM_KEY_FILE_PREFIX: &str = "wmark-vllm-key-v1:";
 
+/// The first line of a Hugging Face key file, before the hashing key in decimal.
+pub const HF_KEY_FILE_PREFIX: &str = "wmark-hf-key-v1:";
+
+/// The smallest and largest hashing keys transformers accepts (`manual_seed`'s range).
+const HF_KEY_MIN: i128 = i64::MIN as i128;
+const HF_KEY_MAX: i128 = u64::MAX as i128;
+
 /// Which family of schemes a key is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyKind {
@@ -26,6 +33,9 @@ pub enum KeyKind {
     V1,
     /// A 64-bit key of vLLM's native watermark (`vllm-gumbel`, `vllm-dual-key-gumbel`).
     Vllm,
+    /// The integer `hashing_key` of Hugging Face transformers' KGW watermark
+    /// (`hf-lefthash`, `hf-selfhash`), from −2^63 to 2^64 − 1.
+    Hf,
 }
 
 /// A watermark secret: 256 bits for wmark's own schemes, or the 64-bit integer of a vLLM
@@ -35,7 +45,8 @@ pub enum KeyKind {
 /// shows them: both show the public [`KeyId`] only.
 #[derive(Clone)]
 pub struct Key {
-    /// For a vLLM key, the first 8 bytes hold the key big-endian and the rest are zero.
+    /// For a vLLM key, the first 8 bytes hold the key big-endian and the rest are zero; for
+    /// an HF key, the first 16 bytes hold it as a big-endian two's-complement 128-bit integer.
     bytes: [u8; 32],
     kind: KeyKind,
 }
@@ -75,6 +86,27 @@ impl Key {
         Key { bytes, kind: KeyKind::Vllm }
     }
 
+    /// Draws a fresh Hugging Face hashing key (a uniform 64-bit non-negative integer) from
+    /// the operating system's random source.
+    pub fn generate_hf() -> Result<Key, Error> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| Error::random(e.to_string()))?;
+        let key = Key::from_hf(i128::from(u64::from_be_bytes(bytes)));
+        bytes.zeroize();
+        key
+    }
+
+    /// Wraps the integer `hashing_key` of a Hugging Face `WatermarkingConfig`. Errors
+    /// (configuration) outside transformers' range, −2^63 to 2^64 − 1.
+    pub fn from_hf(hashing_key: i128) -> Result<Key, Error> {
+        if !(HF_KEY_MIN..=HF_KEY_MAX).contains(&hashing_key) {
+            return Err(Error::config("a Hugging Face hashing key must be between -2^63 and 2^64 - 1"));
+        }
+        let mut bytes = [0u8; 32];
+        bytes[..16].copy_from_slice(&hashing_key.to_be_bytes());
+        Ok(Key { bytes, kind: KeyKind::Hf })
+    }
+
     /// Which family of schemes the key is for.
     pub fn kind(&self) -> KeyKind {
         self.kind
@@ -88,6 +120,7 @@ impl Key {
         match self.kind {
             KeyKind::V1 => &self.bytes,
             KeyKind::Vllm => &self.bytes[..8],
+            KeyKind::Hf => &self.bytes[..16],
         }
     }
 
@@ -97,15 +130,23 @@ impl Key {
         (self.kind == KeyKind::Vllm).then(|| u64::from_be_bytes(self.bytes[..8].try_into().expect("8 bytes")))
     }
 
+    /// The hashing key of an HF key (`None` for the other kinds). Anyone who reads it can
+    /// forge and strip the watermark.
+    pub fn dangerous_expose_hf_key(&self) -> Option<i128> {
+        (self.kind == KeyKind::Hf).then(|| i128::from_be_bytes(self.bytes[..16].try_into().expect("16 bytes")))
+    }
+
     /// The public identifier: the first 8 bytes of
     /// `SHA-256("wmark.v1" 0x00 "keyid" 0x00 key)` for a v1 key, and of
-    /// `SHA-256("wmark.v1" 0x00 "vllm-keyid" 0x00 be64(key))` for a vLLM key.
+    /// `SHA-256("wmark.v1" 0x00 "vllm-keyid" 0x00 be64(key))` for a vLLM key, and of
+    /// `SHA-256("wmark.v1" 0x00 "hf-keyid" 0x00 be128(key))` for an HF key.
     pub fn id(&self) -> KeyId {
         let mut h = Sha256::new();
         h.update(DOMAIN);
         h.update(match self.kind {
             KeyKind::V1 => &b"keyid\x00"[..],
             KeyKind::Vllm => &b"vllm-keyid\x00"[..],
+            KeyKind::Hf => &b"hf-keyid\x00"[..],
         });
         h.update(self.dangerous_expose_secret_bytes());
         let digest = h.finalize();
@@ -121,7 +162,9 @@ impl Key {
     /// nothing about the master or about other accounts.
     ///
     /// A vLLM master key gives vLLM account keys: the first 8 bytes, big-endian, of the same
-    /// HMAC keyed with the master's 8 big-endian bytes.
+    /// HMAC keyed with the master's 8 big-endian bytes. An HF master key gives HF account
+    /// keys the same way (from its 16 bytes; the account key is the first 8 bytes as an
+    /// unsigned integer).
     pub fn derive_account(&self, account: &str) -> Key {
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.dangerous_expose_secret_bytes())
             .expect("HMAC accepts keys of any length");
@@ -136,34 +179,40 @@ impl Key {
                 Key { bytes, kind: KeyKind::V1 }
             }
             KeyKind::Vllm => Key::from_vllm(u64::from_be_bytes(out[..8].try_into().expect("8 bytes"))),
+            KeyKind::Hf => Key::from_hf(i128::from(u64::from_be_bytes(out[..8].try_into().expect("8 bytes"))))
+                .expect("every 64-bit unsigned key is in range"),
         }
     }
 
     /// The key file contents: `wmark-key-v1:` + 64 lowercase hex characters + `\n`, or for
-    /// a vLLM key `wmark-vllm-key-v1:` + the key in decimal + `\n`. The returned string is
-    /// wiped when dropped.
+    /// a vLLM key `wmark-vllm-key-v1:` + the key in decimal + `\n`, for an HF key
+    /// `wmark-hf-key-v1:` + the key in decimal (with `-` if negative) + `\n`. The returned
+    /// string is wiped when dropped.
     pub fn to_file_string(&self) -> Zeroizing<String> {
         let mut s = Zeroizing::new(String::with_capacity(VLLM_KEY_FILE_PREFIX.len() + 65));
-        match self.dangerous_expose_vllm_key() {
-            None => {
+        let (prefix, digits) = match self.kind {
+            KeyKind::V1 => {
                 s.push_str(KEY_FILE_PREFIX);
                 hex::push_lower(&mut s, &self.bytes);
+                s.push('\n');
+                return s;
             }
-            Some(k) => {
-                s.push_str(VLLM_KEY_FILE_PREFIX);
-                let mut digits = Zeroizing::new(k.to_string());
-                s.push_str(&digits);
-                digits.zeroize();
-            }
-        }
+            KeyKind::Vllm => (VLLM_KEY_FILE_PREFIX, self.dangerous_expose_vllm_key().map(|k| k.to_string())),
+            KeyKind::Hf => (HF_KEY_FILE_PREFIX, self.dangerous_expose_hf_key().map(|k| k.to_string())),
+        };
+        let mut digits = Zeroizing::new(digits.expect("the kind's key"));
+        s.push_str(prefix);
+        s.push_str(&digits);
+        digits.zeroize();
         s.push('\n');
         s
     }
 
     /// Parses key file contents. Anything but exactly one line of the form
-    /// `wmark-key-v1:<64 lowercase hex>` or `wmark-vllm-key-v1:<decimal below 2^64, no
-    /// leading zeros>` followed by a newline is rejected; the error names the line and what
-    /// was expected and never repeats the file's contents.
+    /// `wmark-key-v1:<64 lowercase hex>`, `wmark-vllm-key-v1:<decimal below 2^64, no
+    /// leading zeros>` or `wmark-hf-key-v1:<decimal from -2^63 to 2^64 - 1, no leading zeros>`
+    /// followed by a newline is rejected; the error names the line and what was expected and
+    /// never repeats the file's contents.
     pub fn parse_file(text: &str) -> Result<Key, Error> {
         const EXPECTED: &str = "expected `wmark-key-v1:` followed by 64 lowercase hex characters and a newline";
         const EXPECTED_VLLM: &str =
@@ -185,6 +234,21 @@ impl Key {
                 return Err(Error::key_file(1, format!("the key is not a decimal number below 2^64; {EXPECTED_VLLM}")));
             };
             return Key::finish_parse(Key::from_vllm(value), rest);
+        }
+        if let Some(body) = first.strip_prefix(HF_KEY_FILE_PREFIX) {
+            const EXPECTED_HF: &str = "expected `wmark-hf-key-v1:` followed by the hashing key in decimal \
+                                       (-9223372036854775808 to 18446744073709551615) and a newline";
+            let digits = body.strip_prefix('-').unwrap_or(body);
+            let valid = !digits.is_empty()
+                && digits.len() <= 20
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (digits == "0" || !digits.starts_with('0'))
+                && body != "-0";
+            let key = valid.then(|| body.parse::<i128>().ok()).flatten().and_then(|v| Key::from_hf(v).ok());
+            let Some(key) = key else {
+                return Err(Error::key_file(1, format!("the key is not a decimal number in range; {EXPECTED_HF}")));
+            };
+            return Key::finish_parse(key, rest);
         }
         let Some(body) = first.strip_prefix(KEY_FILE_PREFIX) else {
             return Err(Error::key_file(1, format!("does not start with `{KEY_FILE_PREFIX}`; {EXPECTED}")));

@@ -31,7 +31,7 @@ mod watermark;
 
 pub use config::{Config, Seeding, DEFAULT_VLLM_ALPHA, MAX_H, MAX_VLLM_WIDTH};
 pub use error::Error;
-pub use key::{Key, KeyId, KeyKind, KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX};
+pub use key::{Key, KeyId, KeyKind, HF_KEY_FILE_PREFIX, KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX};
 pub use mask::{pack_below, GreenMask};
 pub use stream::{KeyStream, Seed};
 pub use watermark::{Seeder, Watermark};

@@ -23,6 +23,9 @@ struct KgwFile {
     fixed_table: Vec<FixedTable>,
     green: Vec<Green>,
     detect: Vec<Detect>,
+    /// Text transformers generated: the detector's tests read it (wmark-detect's hf_detect.rs).
+    #[allow(dead_code)]
+    generated: Vec<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -92,6 +95,34 @@ struct SynthIdFile {
     table: Vec<Table>,
     sequence: Vec<Sequence>,
     keys: Vec<Keys>,
+    generated: Vec<Generated>,
+}
+
+/// Text that transformers generated with SynthID-Text, scored by its own processor.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Generated {
+    name: String,
+    ngram_len: usize,
+    keys: Vec<i64>,
+    sampling_table_size: usize,
+    sampling_table_seed: String,
+    context_history_size: usize,
+    vocab_size: u32,
+    watermarked: bool,
+    eos_token_id: u32,
+    top_k: u32,
+    max_new_tokens: u32,
+    model_seed: u64,
+    sample_seed: u64,
+    prompt: Vec<u32>,
+    generated: Vec<u32>,
+    g_values: Vec<String>,
+    repetition_mask: String,
+    eos_mask: String,
+    g_sum: u64,
+    mask_count: u64,
+    mean_score: f64,
 }
 
 #[derive(Deserialize)]
@@ -364,6 +395,36 @@ fn synthid_g_values_masks_and_scores_match_hfs() {
         assert_eq!(score.mean().to_bits(), c.mean_score.to_bits(), "{}: mean score", c.name);
     }
     assert!(g_checked > 5000, "{g_checked} g-values");
+}
+
+#[test]
+fn synthid_scores_of_text_transformers_generated_match_its_own() {
+    let f = synthid();
+    assert!(f.generated.len() >= 3 && f.generated.iter().any(|c| !c.watermarked));
+    for c in &f.generated {
+        let s = SynthId::new(
+            c.ngram_len,
+            c.keys.clone(),
+            c.sampling_table_size,
+            u64_of(&c.sampling_table_seed),
+            c.context_history_size,
+        )
+        .unwrap();
+        assert!(c.generated.iter().chain(&c.prompt).all(|&t| t < c.vocab_size), "{}", c.name);
+        let d = s.depth();
+        let g = s.g_values(&c.generated);
+        let want: Vec<u8> = c.g_values.iter().flat_map(|row| bits(row)).map(u8::from).collect();
+        assert_eq!(g, want, "{}: g-values", c.name);
+        assert_eq!(g.len(), c.g_values.len() * d);
+        assert_eq!(s.context_repetition_mask(&c.generated), bits(&c.repetition_mask), "{}", c.name);
+        assert_eq!(eos_mask(&c.generated, Some(c.eos_token_id)), bits(&c.eos_mask), "{}", c.name);
+        let score = s.score(&c.generated, Some(c.eos_token_id));
+        assert_eq!((score.g_sum, score.count), (c.g_sum, c.mask_count), "{}", c.name);
+        assert_eq!(score.mean().to_bits(), c.mean_score.to_bits(), "{}: mean score", c.name);
+        // The watermark shows: well above a half where it was generated with the keys.
+        assert_eq!(score.mean() > 0.6, c.watermarked, "{}: mean {}", c.name, score.mean());
+        let _ = (c.top_k, c.max_new_tokens, c.model_seed, c.sample_seed);
+    }
 }
 
 #[test]

@@ -33,8 +33,8 @@ pub struct Report {
     pub scheme: String,
     /// The id of the key the figures below are for (the best key when several were tested).
     pub key_id: String,
-    /// G/256, the green fraction every statistic uses (0 for the Gumbel-max schemes, which
-    /// have no green list).
+    /// G/256, the green fraction every statistic uses (for the Hugging Face schemes the exact
+    /// share of green ids, int(V·γ)/V; 0 for the Gumbel-max schemes, which have no green list).
     pub gamma_effective: f64,
     /// Tokens in the text (a prompt excluded).
     pub tokens: u64,

@@ -22,6 +22,7 @@
 //! weighted sum `(1 − α)·r_A + α·r_B` of two keys' scores, with its own exact tail). Each
 //! kind is a variant with its own [`Score`] value and tail, not a new loop.
 
+use wmark_core::hf::{HfKgw, HfSeeding};
 use wmark_core::philox::{exp_score, Philox, PhiloxContext, NO_TOKEN};
 use wmark_core::{Config, GreenMask, Key, KeyId, KeyKind, Seed, Seeding, Watermark};
 
@@ -255,6 +256,8 @@ enum Mark {
     Gumbel(Watermark),
     /// vLLM's Philox PRF; with `b` and the weight `alpha` of key B, the dual-key scheme.
     Vllm { a: Philox, b: Option<(Philox, f64)> },
+    /// transformers' KGW green lists (torch's generator and `randperm`).
+    Hf(Box<HfKgw>),
 }
 
 impl Mark {
@@ -263,6 +266,7 @@ impl Mark {
         match self {
             Mark::Green(wm) => Score::Green(wm.is_green_in(seed, token)),
             Mark::Gumbel(_) => Score::Value(exp_score(Watermark::gumbel_uniform(seed, token))),
+            Mark::Hf(kgw) => Score::Green(kgw.contains_seeded(hf_generator_seed(seed), token)),
             Mark::Vllm { a, b } => {
                 let (state_a, state_b) = philox_states(seed);
                 let r_a = exp_score(f64::from(a.uniform(&state_a, token)));
@@ -319,27 +323,46 @@ impl Scorer {
                     k.id()
                 ),
                 KeyKind::V1 => format!(
-                    "the scheme {seeding} needs a wmark key (a key file `wmark-key-v1:<hex>`), but key {} is a vLLM key",
+                    "the scheme {seeding} needs a wmark key (a key file `wmark-key-v1:<hex>`), but key {} is not one",
+                    k.id()
+                ),
+                KeyKind::Hf => format!(
+                    "the scheme {seeding} needs a Hugging Face hashing key (a key file `wmark-hf-key-v1:<decimal>`), \
+                     but key {} is not one",
                     k.id()
                 ),
             }));
         }
         let marks = keys
             .iter()
-            .map(|k| match seeding {
-                Seeding::Gumbel(_) => Mark::Gumbel(Watermark::new(k, config)),
-                Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => {
-                    let key = k.dangerous_expose_vllm_key().expect("checked: a vLLM key");
-                    if matches!(seeding, Seeding::VllmDualKeyGumbel(_)) {
-                        let (a, b) = Philox::dual(key);
-                        Mark::Vllm { a, b: Some((b, config.alpha())) }
-                    } else {
-                        Mark::Vllm { a: Philox::new(key), b: None }
+            .map(|k| -> Result<Mark, Error> {
+                Ok(match seeding {
+                    Seeding::Gumbel(_) => Mark::Gumbel(Watermark::new(k, config)),
+                    Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => {
+                        let key = k.dangerous_expose_vllm_key().expect("checked: a vLLM key");
+                        if matches!(seeding, Seeding::VllmDualKeyGumbel(_)) {
+                            let (a, b) = Philox::dual(key);
+                            Mark::Vllm { a, b: Some((b, config.alpha())) }
+                        } else {
+                            Mark::Vllm { a: Philox::new(key), b: None }
+                        }
                     }
-                }
-                _ => Mark::Green(Watermark::new(k, config)),
+                    Seeding::HfLeftHash(w) | Seeding::HfSelfHash(w) => {
+                        let hf_seeding = if matches!(seeding, Seeding::HfLeftHash(_)) {
+                            HfSeeding::LeftHash
+                        } else {
+                            HfSeeding::SelfHash
+                        };
+                        let ratio = config.hf_greenlist_ratio().expect("an HF scheme");
+                        let key = k.dangerous_expose_hf_key().expect("checked: an HF key");
+                        let kgw = HfKgw::new(key, hf_seeding, ratio, w, config.vocab_size())
+                            .map_err(|e| Error::input(e.to_string()))?;
+                        Mark::Hf(Box::new(kgw))
+                    }
+                    _ => Mark::Green(Watermark::new(k, config)),
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>, Error>>()?;
         Ok(Scorer {
             marks,
             ids: keys.iter().map(Key::id).collect(),
@@ -423,6 +446,7 @@ impl Scorer {
                 let state_b = b.as_ref().map(|(b, _)| b.absorb(w, word));
                 philox_seed(state_a, state_b)
             }
+            Mark::Hf(kgw) => hf_seed(kgw, &ids[index - self.need..index], token),
             Mark::Green(wm) | Mark::Gumbel(wm) => {
                 let context = &ids[index - self.need..index];
                 if self.selfhash {
@@ -444,6 +468,7 @@ impl Scorer {
         debug_assert_eq!(window.len(), self.window_len());
         match &self.marks[key] {
             Mark::Vllm { a, .. } => u128::from_le_bytes(a.absorb_ids(window).to_bytes()),
+            Mark::Hf(_) => tokens_fp(window),
             Mark::Green(wm) | Mark::Gumbel(wm) => {
                 if self.selfhash {
                     tokens_fp(window)
@@ -522,6 +547,13 @@ impl Scorer {
                 }
                 return;
             }
+            Mark::Hf(kgw) => {
+                for (i, &t) in tokens.iter().enumerate() {
+                    let (seed, _) = hf_seed(kgw, context, t);
+                    f(i, tuple_fp(&seed, t), mark.score(&seed, t));
+                }
+                return;
+            }
         };
         let seeder = wm.seeder(context).expect("context has the length the rule needs");
         match seeder.shared_seed() {
@@ -566,6 +598,25 @@ fn philox_seed(a: PhiloxContext, b: Option<PhiloxContext>) -> (Seed, u128) {
         seed[16..].copy_from_slice(&b.to_bytes());
     }
     (Seed(seed), u128::from_le_bytes(a_bytes))
+}
+
+/// The seed bytes of an HF unit and its context fingerprint. transformers' detector dedups
+/// whole n-grams, so the fingerprint (bytes 0..16) is that of the context ids, which the
+/// tuple fingerprint extends with the token; bytes 16..24 hold torch's generator seed.
+#[inline]
+fn hf_seed(kgw: &HfKgw, context: &[u32], token: u32) -> (Seed, u128) {
+    let fp = tokens_fp(context);
+    let generator = kgw.detector_seed(context, token).expect("context has the length the rule needs");
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(&fp.to_le_bytes());
+    seed[16..24].copy_from_slice(&generator.to_le_bytes());
+    (Seed(seed), fp)
+}
+
+/// The generator seed stored by [`hf_seed`].
+#[inline]
+fn hf_generator_seed(seed: &Seed) -> u64 {
+    u64::from_le_bytes(seed.0[16..24].try_into().expect("8 bytes"))
 }
 
 /// The two Philox states stored by [`philox_seed`].

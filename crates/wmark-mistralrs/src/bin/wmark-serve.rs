@@ -77,6 +77,9 @@ fn run(args: Args) -> Result<(), String> {
     let scheme = args.scheme.resolve(true).map_err(|e| e.to_string())?;
     let config = scheme.config;
     let seeding = config.seeding();
+    if seeding.is_detect_only() {
+        return Err(format!("{seeding} is detected by wmark but not generated: choose one of wmark's own schemes"));
+    }
     if master.kind() != seeding.key_kind() {
         return Err(format!(
             "{}: the scheme {seeding} needs a {} master key",
