@@ -499,11 +499,22 @@ pub fn inspect<'py>(
     }
 }
 
-/// `length` bytes of the ChaCha8 keystream of a 32-byte seed, from byte `offset` (any offset).
+/// The most bytes one `stream_bytes` call returns (1 GiB): a larger request is an error
+/// instead of an allocation that aborts the interpreter.
+const MAX_STREAM_BYTES: usize = 1 << 30;
+
+/// `length` bytes of the ChaCha8 keystream of a 32-byte seed, from byte `offset` (any offset),
+/// at most [`MAX_STREAM_BYTES`].
 #[pyfunction]
 pub fn stream_bytes<'py>(py: Python<'py>, seed: &[u8], offset: u64, length: usize) -> PyResult<Bound<'py, PyBytes>> {
     let seed: [u8; 32] =
         seed.try_into().map_err(|_| error(Kind::Input, format!("a seed is 32 bytes, got {}", seed.len())))?;
+    if length > MAX_STREAM_BYTES {
+        return Err(error(
+            Kind::Input,
+            format!("length {length} is over the {MAX_STREAM_BYTES} bytes one call returns; ask in pieces"),
+        ));
+    }
     let start = offset / 4 * 4;
     let skip = (offset - start) as usize;
     let mut stream = Seed(seed).stream();

@@ -43,6 +43,10 @@ pub fn check_alpha(alpha: f64) -> PyResult<f64> {
     Ok(alpha)
 }
 
+/// The most threads `detect_batch(threads=n)` starts: far more than any machine's cores,
+/// far fewer than the thousands that take seconds to start and stay for the process's life.
+const MAX_THREADS: usize = 256;
+
 /// At most this many thread pools are kept for `detect_batch(threads=n)`, one per `n`;
 /// another count gets a pool for the call only.
 const CACHED_POOLS: usize = 8;
@@ -239,8 +243,10 @@ impl PyDetector {
             }
             _ => return Err(error(Kind::Input, "give exactly one of texts= and ids=")),
         };
-        if threads == Some(0) {
-            return Err(error(Kind::Config, "threads must be at least 1"));
+        if let Some(n) = threads {
+            if !(1..=MAX_THREADS).contains(&n) {
+                return Err(error(Kind::Config, format!("threads must be between 1 and {MAX_THREADS}, got {n}")));
+            }
         }
         let results: Vec<Result<Report, wmark_detect::Error>> = py.detach(|| {
             let work = || docs.par_iter().map(|d| self.run(d, None)).collect();

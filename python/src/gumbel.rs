@@ -61,15 +61,19 @@ impl PyGumbelState {
 /// A 1-D float32 view of `logits`: read in place when it is a float32 numpy array, else
 /// converted by `numpy.asarray(logits, dtype=numpy.float32)`.
 fn readonly_logits<'py>(logits: &Bound<'py, PyAny>) -> PyResult<PyReadonlyArray1<'py, f32>> {
-    if let Ok(a) = logits.extract::<PyReadonlyArray1<'py, f32>>() {
-        return Ok(a);
+    if ids::in_place_layout(logits)? {
+        if let Ok(a) = logits.extract::<PyReadonlyArray1<'py, f32>>() {
+            return Ok(a);
+        }
     }
     let py = logits.py();
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", "float32")?;
+    // An aligned copy when the array cannot be read in place (ids::in_place_layout).
+    kwargs.set_item("requirements", "A")?;
     let converted = py
         .import("numpy")?
-        .call_method("asarray", (logits,), Some(&kwargs))
+        .call_method("require", (logits,), Some(&kwargs))
         .map_err(|_| error(Kind::Input, "logits must be a 1-D array of floats (vocab_size)"))?;
     converted.extract::<PyReadonlyArray1<'py, f32>>().map_err(|_| {
         let ndim = converted.cast::<numpy::PyUntypedArray>().map(|a| a.ndim()).unwrap_or(0);
@@ -215,6 +219,9 @@ impl PyGumbelSampler {
         context: &Bound<'_, PyAny>,
         logits: &Bound<'_, PyAny>,
     ) -> PyResult<Option<u32>> {
+        if let Some(r) = ids::via_aligned_copy(logits, |copy| self.apply(py, state, context, copy))? {
+            return Ok(r);
+        }
         let mut logits = logits
             .extract::<PyReadwriteArray1<'_, f32>>()
             .map_err(|_| error(Kind::Input, "logits must be a writable 1-D float32 numpy array (vocab_size)"))?;

@@ -1,7 +1,7 @@
 //! Token ids from Python: a numpy array of any integer type (read in place) or a sequence of
 //! ints. A negative id, or one past `u32`, is an `InputError`, never wrapped around.
 
-use numpy::{PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray};
+use numpy::{PyArrayDescrMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -17,8 +17,52 @@ fn check_u64(i: usize, v: u64) -> PyResult<u32> {
         .map_err(|_| error(Kind::Input, format!("token id {v} at position {i} is not a token id (0 to 4294967295)")))
 }
 
+/// Whether a numpy array can be read or written in place: its data aligned for its type and
+/// every byte stride a multiple of its item size. A field of a packed record array
+/// (`np.zeros(n, [("pad", "u1"), ("v", "u4")])["v"]`) is neither, and numpy's view of it
+/// cannot be indexed by element. Anything that is not a numpy array is "in place" (it is
+/// converted, not viewed).
+pub fn in_place_layout(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let Ok(arr) = obj.cast::<PyUntypedArray>() else {
+        return Ok(true);
+    };
+    let item = arr.dtype().itemsize() as isize;
+    let aligned: bool = obj.getattr("flags")?.getattr("aligned")?.extract()?;
+    Ok(aligned && arr.strides().iter().all(|s| item > 0 && s % item == 0))
+}
+
+/// For an array that is written in place: when it is writable but its layout cannot be
+/// written in place ([`in_place_layout`]), runs `f` on an aligned, contiguous copy and copies
+/// the result back with `numpy.copyto`; `None` when the array can be used as it is (or is
+/// read-only, which the caller refuses).
+pub fn via_aligned_copy<'py, R>(
+    obj: &Bound<'py, PyAny>,
+    f: impl FnOnce(&Bound<'py, PyAny>) -> PyResult<R>,
+) -> PyResult<Option<R>> {
+    if in_place_layout(obj)? || !obj.getattr("flags")?.getattr("writeable")?.extract::<bool>()? {
+        return Ok(None);
+    }
+    let copy = aligned_copy(obj)?;
+    let result = f(&copy)?;
+    obj.py().import("numpy")?.call_method1("copyto", (obj, &copy))?;
+    Ok(Some(result))
+}
+
+/// `numpy.require(obj, requirements="CA")`: an aligned, C-contiguous copy of an array whose
+/// layout cannot be read in place.
+fn aligned_copy<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    obj.py().import("numpy")?.call_method1("require", (obj, obj.py().None(), "CA"))
+}
+
+/// The most ids a sequence may hold: a `len()` beyond this is refused before anything is
+/// allocated (a sequence can claim any length).
+const MAX_IDS: usize = u32::MAX as usize;
+
 /// The ids of a 1-D array or sequence. `tail`: only the last `tail` ids are converted.
 pub fn ids_tail(obj: &Bound<'_, PyAny>, tail: Option<usize>) -> PyResult<Vec<u32>> {
+    if !in_place_layout(obj)? {
+        return ids_tail(&aligned_copy(obj)?, tail);
+    }
     macro_rules! try_array {
         ($t:ty, $conv:expr) => {
             if let Ok(a) = obj.extract::<PyReadonlyArray1<'_, $t>>() {
@@ -61,8 +105,12 @@ pub fn ids_tail(obj: &Bound<'_, PyAny>, tail: Option<usize>) -> PyResult<Vec<u32
     }
     let len =
         obj.len().map_err(|_| error(Kind::Input, "expected token ids (a sequence of ints or an integer array)"))?;
+    if len > MAX_IDS {
+        return Err(error(Kind::Input, format!("{len} token ids are more than the {MAX_IDS} one call takes")));
+    }
     let from = tail.map_or(0, |t| len.saturating_sub(t));
-    let mut out = Vec::with_capacity(len - from);
+    // Reserve only a bounded amount: `len()` is the object's claim, the items are the truth.
+    let mut out = Vec::with_capacity((len - from).min(1 << 16));
     for i in from..len {
         let item = obj.get_item(i)?;
         let v: i64 =
@@ -81,6 +129,9 @@ pub fn ids(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
 /// per row (`tail`, or fewer when the rows are shorter) and the number of rows: row `r` is
 /// `flat[r * keep..(r + 1) * keep]`.
 pub fn row_tails(obj: &Bound<'_, PyAny>, tail: usize) -> PyResult<(Vec<u32>, usize, usize)> {
+    if !in_place_layout(obj)? {
+        return row_tails(&aligned_copy(obj)?, tail);
+    }
     macro_rules! try_array {
         ($t:ty, $conv:expr) => {
             if let Ok(a) = obj.extract::<PyReadonlyArray2<'_, $t>>() {

@@ -115,6 +115,9 @@ impl PyProcessor {
     /// row's context. Rows whose context is too short for the rule are left unchanged.
     /// The GIL is released while the rows are processed.
     fn apply(&self, py: Python<'_>, input_ids: &Bound<'_, PyAny>, scores: &Bound<'_, PyAny>) -> PyResult<()> {
+        if let Some(r) = ids::via_aligned_copy(scores, |copy| self.apply(py, input_ids, copy))? {
+            return Ok(r);
+        }
         let mut scores = scores.extract::<PyReadwriteArray2<'_, f32>>().map_err(|_| {
             error(Kind::Input, "scores must be a writable 2-D float32 numpy array (batch x vocab_size)")
         })?;
@@ -147,6 +150,9 @@ impl PyProcessor {
         logits: &Bound<'_, PyAny>,
         candidates: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<bool> {
+        if let Some(r) = ids::via_aligned_copy(logits, |copy| self.apply_row(py, context, copy, candidates))? {
+            return Ok(r);
+        }
         let mut logits = logits
             .extract::<PyReadwriteArray1<'_, f32>>()
             .map_err(|_| error(Kind::Input, "logits must be a writable 1-D float32 numpy array (vocab_size)"))?;
