@@ -28,7 +28,9 @@ pub fn in_place_layout(obj: &Bound<'_, PyAny>) -> PyResult<bool> {
     };
     let item = arr.dtype().itemsize() as isize;
     let aligned: bool = obj.getattr("flags")?.getattr("aligned")?.extract()?;
-    Ok(aligned && arr.strides().iter().all(|s| item > 0 && s % item == 0))
+    // An item size of 0 (dtype V0, S0) has nothing to misread; such arrays are refused later
+    // by their dtype, and a copy would not change the layout (so no endless retry).
+    Ok(item == 0 || (aligned && arr.strides().iter().all(|s| s % item == 0)))
 }
 
 /// For an array that is written in place: when it is writable but its layout cannot be

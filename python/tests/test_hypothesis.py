@@ -739,3 +739,11 @@ def test_detect_batch_huge_thread_count_is_refused() -> None:
     with pytest.raises(wmark.ConfigError):
         DETECTOR.detect_batch(ids=[[1, 2]], threads=257)
     assert len(DETECTOR.detect_batch(ids=[[1, 2]], threads=2)) == 1
+
+
+def test_arrays_of_zero_sized_items_are_refused_not_copied_forever() -> None:
+    # An item size of 0 has no strides to fix: a copy would look the same as the original.
+    for dtype in ("V0", "S0"):
+        ids, logits = np.zeros(3, dtype), np.zeros(V, dtype)
+        assert outcome(lambda ids=ids: DETECTOR.detect(ids=ids)) == ("error", wmark.InputError)
+        assert outcome(lambda logits=logits: PROCESSORS["lefthash"].apply_row([1], logits))[0] == "error"
