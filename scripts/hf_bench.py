@@ -32,7 +32,6 @@ import datetime
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -41,7 +40,7 @@ import time
 from pathlib import Path
 
 from hf_reference import TORCH_VERSION, TRANSFORMERS_VERSION
-from vllm_bench import cpu_model, pin_one_core, rate, times
+from vllm_bench import cpu_model, pin_one_core, rate, time_wmark_detect, times
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PAGE = REPO_ROOT / "docs" / "performance.md"
@@ -137,23 +136,8 @@ def profile_hf(detector_cls, config, wm, x):
 
 def time_wmark(wmark, scheme, width, key_file, ids_file, cpu):
     """(median seconds, [parsed reports]) of RUNS whole `wmark detect` processes."""
-    cmd = [str(wmark), "detect", "--ids", "--scheme", scheme, "--context-width", str(width), "--gamma", str(GAMMA)]
-    cmd += ["--vocab-size", str(VOCAB), "--key", str(key_file), "--json", str(ids_file)]
-    if cpu is not None and shutil.which("taskset"):
-        cmd = ["taskset", "-c", str(cpu)] + cmd
-    env = dict(os.environ, RAYON_NUM_THREADS="1")
-    took, reports = [], []
-    for _ in range(RUNS):
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, capture_output=True)
-        took.append(time.perf_counter() - t0)
-        if proc.returncode not in (0, 1):  # 0 watermarked, 1 not
-            fail("%s exited %d: %s" % (" ".join(cmd), proc.returncode, proc.stderr.decode(errors="replace").strip()))
-        lines = proc.stdout.decode().splitlines()
-        if len(lines) != 1:
-            fail("%s printed %d lines, expected one JSON report" % (scheme, len(lines)))
-        reports.append(json.loads(lines[0]))
-    return statistics.median(took), reports
+    args = ["--scheme", scheme, "--context-width", str(width), "--gamma", str(GAMMA), "--vocab-size", str(VOCAB)]
+    return time_wmark_detect(wmark, args, key_file, ids_file, cpu)
 
 
 def counts(result):

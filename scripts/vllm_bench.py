@@ -120,10 +120,17 @@ def time_vllm_prepare(gumbel, cls, ids):
 
 def time_wmark(wmark, scheme, key_file, ids_file, cpu):
     """(median seconds, [parsed reports]) of RUNS whole `wmark detect` processes."""
-    cmd = [str(wmark), "detect", "--ids", "--scheme", scheme, "--context-width", str(WIDTH)]
+    args = ["--scheme", scheme, "--context-width", str(WIDTH)]
     if scheme == "vllm-dual-key-gumbel":
-        cmd += ["--vllm-alpha", str(ALPHA)]
-    cmd += ["--vocab-size", str(VOCAB), "--key", str(key_file), "--json", str(ids_file)]
+        args += ["--vllm-alpha", str(ALPHA)]
+    return time_wmark_detect(wmark, args + ["--vocab-size", str(VOCAB)], key_file, ids_file, cpu)
+
+
+def time_wmark_detect(wmark, scheme_args, key_file, ids_file, cpu):
+    """(median seconds, [parsed reports]) of RUNS whole `wmark detect --ids` processes with
+    `scheme_args` (scheme, width, vocabulary...), one JSON report each, under `taskset -c cpu`
+    when there is one and taskset exists. scripts/hf_bench.py times its schemes with it too."""
+    cmd = [str(wmark), "detect", "--ids", *scheme_args, "--key", str(key_file), "--json", str(ids_file)]
     if cpu is not None and shutil.which("taskset"):
         cmd = ["taskset", "-c", str(cpu)] + cmd
     env = dict(os.environ, RAYON_NUM_THREADS="1")
@@ -136,7 +143,7 @@ def time_wmark(wmark, scheme, key_file, ids_file, cpu):
             fail("%s exited %d: %s" % (" ".join(cmd), proc.returncode, proc.stderr.decode(errors="replace").strip()))
         lines = proc.stdout.decode().splitlines()
         if len(lines) != 1:
-            fail("%s printed %d lines, expected one JSON report" % (scheme, len(lines)))
+            fail("%s printed %d lines, expected one JSON report" % (" ".join(scheme_args), len(lines)))
         reports.append(json.loads(lines[0]))
     return statistics.median(times), reports
 
