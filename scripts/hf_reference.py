@@ -13,8 +13,9 @@ watermarking_config=...)` on tiny random-weight Llama models) and writes
                                       control) with WatermarkDetector's results on it
     fixtures/vectors/hf-synthid.toml  SynthID-Text sampling tables, n-gram keys, g-values,
                                       context-repetition and EOS masks, mean g-value scores,
-                                      and [[generated]]: SynthID-watermarked text (and a
-                                      control) with its g-values, masks and mean score
+                                      [[generated]]: SynthID-watermarked text (and a control)
+                                      with its g-values, masks and mean score, and [[step]]:
+                                      the processor's output logits over decoding steps
 
 which wmark's Rust tests (crates/wmark-core/tests/hf_vectors.rs) check its HF-compatible code
 against. Nothing of transformers or torch is copied into the repository.
@@ -28,6 +29,7 @@ transformers writes byte-identical files.
 
 import argparse
 import hashlib
+import math
 import random
 import struct
 import sys
@@ -547,6 +549,30 @@ Keys and hashes are signed 64-bit integers, as torch holds them.
   g_values, repetition_mask, eos_mask, g_sum, mask_count, mean_score
                as in [[sequence]], on generated: g_sum counts the g-values equal to 1 over
                layers x unmasked n-grams, mask_count the unmasked n-grams
+
+[[step]]       What the processor does to logits while generating ("tournament" logits
+               processing): a fresh SynthIDTextWatermarkLogitsProcessor(ngram_len, keys,
+               sampling_table_size, sampling_table_seed, context_history_size, "cpu") is called
+               len(tokens) times as generation calls it, out = processor(input_ids, logits), with
+               input_ids = [prompt + tokens[:t]] (shape [1, L]) and logits a [1, vocab_size]
+               float32 row at step t; tokens[t] is then chosen among the finite logits
+               (random.Random, not the watermarked distribution). The first call does not read
+               input_ids (its context is ngram_len - 1 zeros), each later call shifts
+               input_ids[0, -1] into the context, so the prompt never matters. A step whose
+               context hash is among the last context_history_size hashes (initially zeros)
+               returns the logits unchanged; any other returns the float32 log of the
+               g-value-reweighted softmax, with every non-finite entry (-inf logits, underflowed
+               probabilities) set to float32's minimum (-3.4028234663852886e+38). Floats are
+               float32 values written exactly (as float64).
+  name, ngram_len, keys, sampling_table_size, sampling_table_seed, context_history_size
+               as in [[sequence]]
+  vocab_size   V, the length of each step's logits
+  prompt       the ids before the first step
+  tokens       the id chosen after each step, T of them (some repeat a context on purpose)
+  repeated     "1" per step whose context hash was in the history (out is the logits there)
+  context_hash hash_result_with_just_context of each step's context, T of them
+  logits       the processor's input, T * V floats, step-major (some -inf, as after top-k)
+  out          the processor's output, T * V floats, step-major
 """.strip("\n").splitlines()
 
 
@@ -731,6 +757,119 @@ def keys_rows(torch, processor_cls, rng):
     return rows
 
 
+def f32(x):
+    """x rounded to the nearest float32, as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def step_logits(rng, v, style):
+    """One row of float32 logits of a style: p ordinary, s small (nearly uniform; some tiny and
+    subnormal entries), h huge (most probabilities underflow to 0), o a large common offset
+    (softmax subtracts the maximum), k ordinary after a top-k cut (-inf outside the k largest),
+    1 the same with k = 1."""
+    if style == "s":
+        row = [rng.gauss(0.0, 1e-3) for _ in range(v)]
+        for _ in range(max(1, v // 10)):
+            row[rng.randrange(v)] = rng.choice((1e-30, -1e-38, 1e-42, 0.0, -0.0))
+    elif style == "h":
+        row = [rng.gauss(0.0, 1e3) for _ in range(v)]
+        row[rng.randrange(v)] = rng.choice((1e4, 3e38, -3e38))
+    elif style == "o":
+        base = rng.choice((5000.0, -20000.0, 1e6))
+        row = [base + rng.gauss(0.0, 3.0) for _ in range(v)]
+    else:
+        row = [rng.gauss(0.0, 3.0) for _ in range(v)]
+    row = [f32(x) for x in row]
+    if style in ("k", "1"):
+        k = 1 if style == "1" else rng.randrange(2, max(3, v // 3))
+        keep = set(sorted(range(v), key=lambda i: (-row[i], i))[:k])
+        row = [x if i in keep else -math.inf for i, x in enumerate(row)]
+    return row
+
+
+def step_rows(torch, processor_cls):
+    rng = random.Random(0x5349_4403)
+    specs = [
+        # (name, ngram_len, depth, table size, table seed, history, vocab, the logits' style per
+        #  step (see step_logits), the token chosen after each step: "." any finite one, a digit
+        #  that id, a letter a new id at its first use and the same id again at each later one)
+        # The same token twice: step 2's 1-token context is step 1's; step 6's is step 3's.
+        ("n2-d1-v7-repeat", 2, 1, 2**16, 0, 1024, 7, "p k p s k p h p", "a a b . . b . ."),
+        # Token 0 first: step 1's context [0] is step 0's (the zeros the state starts with).
+        ("n2-d30-v50-zero", 2, 30, 2**16, 0, 1024, 50, "k p o k p s p", "0 . . . . . ."),
+        ("n3-d4-v50-topk", 3, 4, 2**16, 7, 1024, 50, "k k p 1 k h k", ". . . . . . ."),
+        # History 2 < T: step 3's context is step 1's (2 contexts before: repeated); step 6's is
+        # step 3's (3 before: forgotten).
+        ("n2-d4-v50-history2", 2, 4, 1000, 3, 2, 50, "p k p p k p o p", "a . a . . a . ."),
+        # A 2-token context repeats: step 4's [5, 2] is step 2's.
+        ("n3-d30-v7-huge", 3, 30, 65521, 11, 1024, 7, "h p 1 h o s k", "5 2 5 2 . . ."),
+        ("n5-d4-v300", 5, 4, 2**16, 0, 1024, 300, "p k o s h p", ". . . . . ."),
+        # History 3 < T: step 4's [a, b] is step 2's (2 contexts before: repeated); step 7's
+        # [b, a] is step 3's (4 before: forgotten).
+        ("n3-d1-v50-history3", 3, 1, 2**16, 2**40 + 1, 3, 50, "s p k p p k s p", "a b a b . b a ."),
+        # One token over and over: the 4-token context [3, 3, 3, 3] repeats from step 5 on.
+        ("n5-d9-v7-run", 5, 9, 2**16, 0, 1024, 7, "p s k p h p k p", "3 3 3 3 3 3 3 3"),
+        ("n2-d30-v50-small", 2, 30, 2**16, 0, 1024, 50, "s k p s k s", ". . a a . ."),
+    ]
+    rows = []
+    for name, ngram_len, depth, size, seed, history, v, styles, plan in specs:
+        styles, plan = styles.split(), plan.split()
+        assert len(styles) == len(plan)
+        keys = synthid_keys(rng, depth)
+        p = processor_cls(
+            ngram_len=ngram_len,
+            keys=keys,
+            sampling_table_size=size,
+            sampling_table_seed=seed,
+            context_history_size=history,
+            device="cpu",
+        )
+        prompt = [rng.randrange(v) for _ in range(rng.randrange(2, 6))]
+        named = {}
+        tokens, repeated, hashes, logits, outs = [], [], [], [], []
+        for style, choice in zip(styles, plan):
+            row = step_logits(rng, v, style)
+            want = int(choice) if choice.isdigit() else named.get(choice)
+            if want is not None and not math.isfinite(row[want]):
+                row[want] = f32(rng.gauss(0.0, 3.0))
+            x = torch.tensor([row], dtype=torch.float32)
+            assert x[0].tolist() == row
+            before = p.state.context_history.clone() if p.state is not None else torch.zeros((1, history), dtype=torch.long)
+            out = p(torch.tensor([prompt + tokens], dtype=torch.long), x.clone())
+            assert out.dtype == torch.float32 and out.shape == (1, v)
+            h = int(p.state.context_history[0, 0])
+            rep = bool((before == h).any())
+            assert torch.equal(out, x) if rep else bool(torch.isfinite(out).all())
+            if want is None:
+                finite = [i for i, z in enumerate(row) if math.isfinite(z) and i not in named.values()]
+                want = rng.choice(finite)
+                if choice != ".":
+                    named[choice] = want
+            tokens.append(want)
+            repeated.append(rep)
+            hashes.append(h)
+            logits += row
+            outs += out[0].tolist()
+        rows.append(
+            {
+                "name": name,
+                "ngram_len": ngram_len,
+                "keys": keys,
+                "sampling_table_size": size,
+                "sampling_table_seed": str(seed),
+                "context_history_size": history,
+                "vocab_size": v,
+                "prompt": prompt,
+                "tokens": tokens,
+                "repeated": bits(repeated),
+                "context_hash": hashes,
+                "logits": logits,
+                "out": outs,
+            }
+        )
+    return rows
+
+
 def synthid_file(torch, transformers, provenance):
     from transformers.generation.logits_process import SynthIDTextWatermarkLogitsProcessor as Processor
 
@@ -739,12 +878,20 @@ def synthid_file(torch, transformers, provenance):
     sequences = sequence_rows(torch, Processor, rng)
     keys = keys_rows(torch, Processor, rng)
     generated = synthid_generated_rows(torch, transformers)
+    steps = step_rows(torch, Processor)
     lines = header(SYNTHID_DOC, provenance)
     lines += toml_tables("table", tables)
     lines += toml_tables("sequence", sequences)
     lines += toml_tables("keys", keys)
     lines += toml_tables("generated", generated)
-    summary = "%d table, %d sequence, %d keys, %d generated" % (len(tables), len(sequences), len(keys), len(generated))
+    lines += toml_tables("step", steps)
+    summary = "%d table, %d sequence, %d keys, %d generated, %d step" % (
+        len(tables),
+        len(sequences),
+        len(keys),
+        len(generated),
+        len(steps),
+    )
     return "\n".join(lines) + "\n", summary
 
 

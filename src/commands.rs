@@ -18,14 +18,18 @@ use crate::settings::{load_key, KeyArgs, SchemeArgs};
 /// Documents detected per parallel batch: bounds memory on large inputs.
 const BATCH: usize = 512;
 
+/// The options of `wmark keygen` besides the output path and the scheme.
+pub struct KeygenOpts<'a> {
+    pub account: Option<&'a str>,
+    pub master: Option<&'a Path>,
+    pub write_config: Option<&'a Path>,
+    /// hf-synthid: the number of layers to draw.
+    pub layers: Option<usize>,
+}
+
 /// `wmark keygen`.
-pub fn keygen(
-    out: &Path,
-    account: Option<&str>,
-    master: Option<&Path>,
-    write_config: Option<&Path>,
-    scheme: &SchemeArgs,
-) -> Result<ExitCode> {
+pub fn keygen(out: &Path, opts: KeygenOpts<'_>, scheme: &SchemeArgs) -> Result<ExitCode> {
+    let KeygenOpts { account, master, write_config, layers } = opts;
     if out.exists() || out.symlink_metadata().is_ok() {
         return Err(Fail::usage(format!("{}: already exists; refusing to overwrite a key", out.display())));
     }
@@ -50,12 +54,28 @@ pub fn keygen(
     let resolved =
         if write_config.is_some() || scheme_given { Some(scheme.resolve(scheme.tokenizer.is_some())?) } else { None };
     let kind = resolved.as_ref().map_or(wmark_core::KeyKind::V1, |s| s.config.seeding().key_kind());
+    if layers.is_some() && kind != wmark_core::KeyKind::SynthId {
+        return Err(Fail::usage("--layers applies to --scheme hf-synthid only"));
+    }
+    if let Some(d) = layers.filter(|d| !(1..=wmark_core::MAX_SYNTHID_LAYERS).contains(d)) {
+        return Err(Fail::usage(format!("--layers must be between 1 and {}, got {d}", wmark_core::MAX_SYNTHID_LAYERS)));
+    }
+    let table_seed = resolved.as_ref().and_then(|s| s.config.synthid_table()).map(|(_, seed, _)| seed);
+    if write_config.is_some() && table_seed.is_some_and(|seed| seed > i64::MAX as u64) {
+        return Err(Fail::usage(
+            "a wmark.toml holds a sampling table seed up to 2^63 - 1 (TOML's largest integer); torch reads only its \
+             low 32 bits, so give --sampling-table-seed modulo 2^32",
+        ));
+    }
     let key = match (account, master) {
         (Some(a), Some(m)) => load_key(m)?.derive_account(a),
         (None, None) => match kind {
             wmark_core::KeyKind::V1 => Key::generate()?,
             wmark_core::KeyKind::Vllm => Key::generate_vllm()?,
             wmark_core::KeyKind::Hf => Key::generate_hf()?,
+            wmark_core::KeyKind::SynthId => {
+                Key::generate_synthid(layers.unwrap_or(wmark_core::DEFAULT_SYNTHID_LAYERS))?
+            }
         },
         _ => return Err(Fail::usage("--account and --master go together")),
     };
@@ -73,6 +93,8 @@ pub fn keygen(
             tokenizer_sha256: s.tokenizer.as_ref().map(|t| t.sha256().to_string()),
             tokenizer: tokenizer.map(|t| std::fs::canonicalize(&t).unwrap_or(t)),
             bos_id: None,
+            sampling_table_size: s.config.synthid_table().map(|(size, _, _)| size),
+            sampling_table_seed: table_seed,
         };
         let mut f =
             std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Fail::io(path, &e))?;

@@ -34,6 +34,13 @@ pub struct ConfigFile {
     /// A beginning-of-sequence id stripped from token-id input.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bos_id: Option<u32>,
+    /// `hf-synthid`: transformers' `sampling_table_size` (default 65536).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling_table_size: Option<u32>,
+    /// `hf-synthid`: transformers' `sampling_table_seed` (default 0; at most 2^63 − 1 here,
+    /// TOML's largest integer, and only its low 32 bits matter to torch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sampling_table_seed: Option<u64>,
 }
 
 impl ConfigFile {

@@ -67,6 +67,9 @@ enum Command {
         /// scheme and the tokenizer, for generator and detector to share.
         #[arg(long, value_name = "FILE")]
         write_config: Option<PathBuf>,
+        /// hf-synthid: how many tournament layers (one key each) to draw [default: 30].
+        #[arg(long, value_name = "D", conflicts_with = "master")]
+        layers: Option<usize>,
         #[command(flatten)]
         scheme: SchemeArgs,
     },
@@ -325,9 +328,16 @@ fn main() -> ExitCode {
 /// Checks what clap cannot and dispatches to the command.
 fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Keygen { out, account, master, write_config, scheme } => {
-            commands::keygen(&out, account.as_deref(), master.as_deref(), write_config.as_deref(), &scheme)
-        }
+        Command::Keygen { out, account, master, write_config, layers, scheme } => commands::keygen(
+            &out,
+            commands::KeygenOpts {
+                account: account.as_deref(),
+                master: master.as_deref(),
+                write_config: write_config.as_deref(),
+                layers,
+            },
+            &scheme,
+        ),
         Command::Detect { files, keys, scheme, input, dedup, alpha, windows, json, highlight, html } => {
             commands::detect(
                 &keys,

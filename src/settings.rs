@@ -19,7 +19,8 @@ pub struct SchemeArgs {
     /// Scheme: unigram, lefthash, window:H, minhash:H, selfhash:H (green lists), gumbel:H
     /// (Gumbel-max), vllm-gumbel, vllm-dual-key-gumbel (vLLM's, with --context-width and a
     /// vLLM key), hf-lefthash, hf-selfhash (Hugging Face transformers' KGW, detection only,
-    /// with --context-width, --gamma as its greenlist_ratio and an HF key) [default: lefthash].
+    /// with --context-width, --gamma as its greenlist_ratio and an HF key), hf-synthid
+    /// (transformers' SynthID-Text, with --ngram-len and a SynthID key) [default: lefthash].
     #[arg(long, value_name = "RULE")]
     pub scheme: Option<String>,
     /// Context width of the vLLM schemes (vLLM's `context_width`) [default: 4] and of the
@@ -30,6 +31,16 @@ pub struct SchemeArgs {
     /// significance level) [default: 0.1].
     #[arg(long, value_name = "A", conflicts_with = "config")]
     pub vllm_alpha: Option<f64>,
+    /// hf-synthid: transformers' `ngram_len` (the scored id and the ngram_len − 1 before it)
+    /// [default: 5].
+    #[arg(long, value_name = "N", conflicts_with = "config")]
+    pub ngram_len: Option<usize>,
+    /// hf-synthid: transformers' `sampling_table_size` [default: 65536].
+    #[arg(long, value_name = "N", conflicts_with = "config")]
+    pub sampling_table_size: Option<u32>,
+    /// hf-synthid: transformers' `sampling_table_seed` [default: 0].
+    #[arg(long, value_name = "SEED", conflicts_with = "config")]
+    pub sampling_table_seed: Option<u64>,
     /// Green fraction γ, rounded to a multiple of 1/256 (the hf-* schemes: transformers'
     /// greenlist_ratio, as given) [default: 0.25].
     #[arg(long, value_name = "GAMMA")]
@@ -122,11 +133,24 @@ impl SchemeArgs {
             (None, None) => return Err(Fail::usage("give --vocab-size N, --tokenizer FILE or --config FILE")),
         };
         let seeding = self.seeding(&scheme)?;
-        let mut config = if seeding.is_gumbel() {
+        let mut config = if seeding.is_gumbel() || seeding.synthid_ngram_len().is_some() {
             if self.gamma.is_some() || self.delta.is_some() {
                 return Err(Fail::usage(format!("{seeding} has no green list: --gamma and --delta do not apply")));
             }
-            Config::gumbel(seeding, vocab)?
+            if seeding.is_gumbel() {
+                Config::gumbel(seeding, vocab)?
+            } else {
+                let (size, seed) = match &file {
+                    Some(f) => (f.sampling_table_size, f.sampling_table_seed),
+                    None => (self.sampling_table_size, self.sampling_table_seed),
+                };
+                Config::synthid(
+                    seeding,
+                    vocab,
+                    size.unwrap_or(wmark_core::DEFAULT_SYNTHID_TABLE_SIZE),
+                    seed.unwrap_or(0),
+                )?
+            }
         } else {
             Config::new(seeding, gamma, delta, vocab)?
         };
@@ -161,7 +185,12 @@ impl SchemeArgs {
             "hf-lefthash" | "hf-selfhash" => Some(1),
             _ => None,
         };
-        let seeding: Seeding = if let Some(w) = default_width {
+        let seeding: Seeding = if scheme == "hf-synthid" {
+            if self.context_width.is_some() {
+                return Err(Fail::usage("hf-synthid names its context with --ngram-len, not --context-width"));
+            }
+            format!("hf-synthid:{}", self.ngram_len.unwrap_or(wmark_core::DEFAULT_SYNTHID_NGRAM_LEN)).parse()?
+        } else if let Some(w) = default_width {
             format!("{scheme}:{}", self.context_width.unwrap_or(w)).parse()?
         } else {
             let seeding: Seeding = scheme.parse()?;
@@ -181,11 +210,27 @@ impl SchemeArgs {
         if self.vllm_alpha.is_some() && !matches!(seeding, Seeding::VllmDualKeyGumbel(_)) {
             return Err(Fail::usage("--vllm-alpha applies to --scheme vllm-dual-key-gumbel only"));
         }
+        match (seeding.synthid_ngram_len(), self.ngram_len) {
+            (None, _)
+                if self.ngram_len.is_some()
+                    || self.sampling_table_size.is_some()
+                    || self.sampling_table_seed.is_some() =>
+            {
+                return Err(Fail::usage(
+                    "--ngram-len, --sampling-table-size and --sampling-table-seed apply to --scheme hf-synthid only",
+                ))
+            }
+            (Some(n), Some(given)) if n != given => {
+                return Err(Fail::usage(format!("--ngram-len {given} contradicts the scheme {seeding}")))
+            }
+            _ => {}
+        }
         Ok(seeding)
     }
 }
 
-/// Why a detect-only scheme cannot watermark: transformers makes that text.
+/// Why a detect-only scheme cannot watermark: transformers makes that text (its KGW
+/// processor; wmark generates SynthID-Text, `hf-synthid`, itself).
 pub fn detect_only_message(seeding: Seeding) -> String {
     format!(
         "wmark detects {seeding} but does not generate it: text with Hugging Face's watermark is generated by \

@@ -15,7 +15,8 @@ use crate::ids;
 /// A watermark secret: 256 bits for wmark's own schemes (kind "v1"), the 64-bit integer of
 /// a vLLM deployment's watermark (kind "vllm", for `vllm-gumbel` and `vllm-dual-key-gumbel`),
 /// or the integer `hashing_key` of Hugging Face transformers' KGW watermark (kind "hf", for
-/// `hf-lefthash` and `hf-selfhash`).
+/// `hf-lefthash` and `hf-selfhash`), or the layer keys of its SynthID-Text watermark (kind
+/// "synthid", for `hf-synthid:n`).
 /// Neither `repr` nor `str` shows it: only its public id.
 #[pyclass(name = "Key", module = "wmark", frozen)]
 pub struct PyKey {
@@ -28,6 +29,7 @@ pub fn kind_name(kind: KeyKind) -> &'static str {
         KeyKind::V1 => "v1",
         KeyKind::Vllm => "vllm",
         KeyKind::Hf => "hf",
+        KeyKind::SynthId => "synthid",
     }
 }
 
@@ -48,6 +50,10 @@ pub fn check_key_kind(config: &Config, key: &Key) -> PyResult<()> {
         KeyKind::V1 => format!("the scheme {seeding} needs a wmark key, but key {} is not one", key.id()),
         KeyKind::Hf => format!(
             "the scheme {seeding} needs a Hugging Face hashing key (Key.from_hf), but key {} is not one",
+            key.id()
+        ),
+        KeyKind::SynthId => format!(
+            "the scheme {seeding} needs SynthID-Text layer keys (Key.from_synthid), but key {} is not one",
             key.id()
         ),
     };
@@ -101,6 +107,48 @@ impl PyKey {
         let range = || error(Kind::Config, "a Hugging Face hashing key is an integer from -2**63 to 2**64 - 1");
         let value: i128 = index.extract().map_err(|_| range())?;
         Ok(PyKey { key: Key::from_hf(value).map_err(|_| range())? })
+    }
+
+    /// Wraps the `keys` of a Hugging Face `SynthIDTextWatermarkingConfig`: a sequence of 1 to
+    /// 1024 ints from -2**63 to 2**63 - 1, one per tournament layer, in order.
+    #[staticmethod]
+    fn from_synthid(keys: &Bound<'_, PyAny>) -> PyResult<PyKey> {
+        let range = || error(Kind::Config, "a SynthID-Text layer key is an integer from -2**63 to 2**63 - 1");
+        let kind = || PyTypeError::new_err("SynthID-Text keys are a sequence of ints");
+        if keys.is_instance_of::<pyo3::types::PyString>() || keys.is_instance_of::<PyBytes>() {
+            return Err(kind());
+        }
+        let mut values = zeroize::Zeroizing::new(Vec::new());
+        for item in keys.try_iter().map_err(|_| kind())? {
+            let item = item?;
+            if item.is_instance_of::<PyBool>() {
+                return Err(PyTypeError::new_err("a SynthID-Text layer key is an int, not a bool"));
+            }
+            let Ok(index) = item.call_method0("__index__") else {
+                return Err(PyTypeError::new_err(format!(
+                    "a SynthID-Text layer key is an int, got {}",
+                    item.get_type().name()?
+                )));
+            };
+            values.push(index.extract::<i64>().map_err(|_| range())?);
+            if values.len() > wmark_core::MAX_SYNTHID_LAYERS {
+                break;
+            }
+        }
+        Ok(PyKey { key: Key::from_synthid(&values).map_err(errors::core)? })
+    }
+
+    /// A fresh SynthID-Text key of `layers` random layer keys (kind "synthid").
+    #[staticmethod]
+    #[pyo3(signature = (layers = 30))]
+    fn generate_synthid(layers: usize) -> PyResult<PyKey> {
+        if !(1..=wmark_core::MAX_SYNTHID_LAYERS).contains(&layers) {
+            return Err(error(
+                Kind::Config,
+                format!("layers must be between 1 and {}, got {layers}", wmark_core::MAX_SYNTHID_LAYERS),
+            ));
+        }
+        Ok(PyKey { key: Key::generate_synthid(layers).map_err(errors::core)? })
     }
 
     /// Reads a key file (`wmark-key-v1:` + 64 hex digits, `wmark-vllm-key-v1:` + a vLLM key in
@@ -164,6 +212,11 @@ impl PyKey {
             KeyKind::V1 => format!("Key(id='{}')", self.key.id()),
             KeyKind::Vllm => format!("Key(id='{}', kind='vllm')", self.key.id()),
             KeyKind::Hf => format!("Key(id='{}', kind='hf')", self.key.id()),
+            KeyKind::SynthId => format!(
+                "Key(id='{}', kind='synthid', layers={})",
+                self.key.id(),
+                self.key.dangerous_expose_secret_bytes().len() / 8
+            ),
         }
     }
 
@@ -213,6 +266,10 @@ impl PyConfig {
         self.config.seeding().is_gumbel()
     }
 
+    fn is_synthid(&self) -> bool {
+        self.config.seeding().synthid_ngram_len().is_some()
+    }
+
     /// Refuses the Gumbel-max schemes where a green list is needed, and the detect-only
     /// Hugging Face schemes.
     pub fn require_green_list(&self, what: &str) -> PyResult<()> {
@@ -235,6 +292,16 @@ impl PyConfig {
                 ),
             ));
         }
+        if self.is_synthid() {
+            return Err(error(
+                Kind::Config,
+                format!(
+                    "SynthID-Text ({}) has no green list, so {what} does not apply; \
+                     generate with wmark.SynthIdProcessor and detect with wmark.Detector",
+                    self.config.seeding()
+                ),
+            ));
+        }
         Ok(())
     }
 }
@@ -244,14 +311,34 @@ impl PyConfig {
     /// `gamma` and `delta` belong to the green-list schemes: with a Gumbel-max scheme
     /// (`gumbel:h`, `vllm-gumbel:w`, `vllm-dual-key-gumbel:w`) they must keep their defaults.
     /// `alpha`, the weight of key B, applies to `vllm-dual-key-gumbel:w` only (default 0.1).
+    /// `sampling_table_size` (default 65536) and `sampling_table_seed` (default 0) apply to
+    /// `hf-synthid:n` only, which has no gamma or delta either.
     #[new]
-    #[pyo3(signature = (scheme = "lefthash", gamma = 0.25, delta = 2.0, *, vocab_size, alpha = None))]
-    fn new(scheme: &str, gamma: f64, delta: f64, vocab_size: i64, alpha: Option<f64>) -> PyResult<PyConfig> {
+    #[pyo3(signature = (
+        scheme = "lefthash", gamma = 0.25, delta = 2.0, *, vocab_size, alpha = None,
+        sampling_table_size = None, sampling_table_seed = None
+    ))]
+    fn new(
+        scheme: &str,
+        gamma: f64,
+        delta: f64,
+        vocab_size: i64,
+        alpha: Option<f64>,
+        sampling_table_size: Option<i64>,
+        sampling_table_seed: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyConfig> {
         let seeding: Seeding = scheme.parse().map_err(errors::core)?;
         let vocab = u32::try_from(vocab_size).map_err(|_| {
             error(Kind::Config, format!("vocab_size must be between 1 and 4294967295, got {vocab_size}"))
         })?;
-        let config = if seeding.is_gumbel() {
+        let synthid = seeding.synthid_ngram_len().is_some();
+        if !synthid && (sampling_table_size.is_some() || sampling_table_seed.is_some()) {
+            return Err(error(
+                Kind::Config,
+                format!("sampling_table_size and sampling_table_seed apply to hf-synthid only, not to {seeding}"),
+            ));
+        }
+        let config = if seeding.is_gumbel() || synthid {
             // NaN differs from the defaults too.
             if gamma != DEFAULT_GAMMA || delta != DEFAULT_DELTA {
                 return Err(error(
@@ -259,7 +346,26 @@ impl PyConfig {
                     format!("{seeding} has no green list: gamma and delta do not apply (leave them out)"),
                 ));
             }
-            Config::gumbel(seeding, vocab).map_err(errors::core)?
+            if synthid {
+                let size = match sampling_table_size {
+                    None => wmark_core::DEFAULT_SYNTHID_TABLE_SIZE,
+                    Some(n) => u32::try_from(n).map_err(|_| {
+                        error(Kind::Config, format!("sampling_table_size must be between 1 and 2**24, got {n}"))
+                    })?,
+                };
+                let seed: u64 = match sampling_table_seed {
+                    None => 0,
+                    Some(s) if s.is_instance_of::<PyBool>() => {
+                        return Err(PyTypeError::new_err("sampling_table_seed is an int, not a bool"))
+                    }
+                    Some(s) => s
+                        .extract()
+                        .map_err(|_| error(Kind::Config, "sampling_table_seed is an integer from 0 to 2**64 - 1"))?,
+                };
+                Config::synthid(seeding, vocab, size, seed).map_err(errors::core)?
+            } else {
+                Config::gumbel(seeding, vocab).map_err(errors::core)?
+            }
         } else {
             let d = delta as f32;
             if delta.is_finite() && !d.is_finite() {
@@ -292,23 +398,31 @@ impl PyConfig {
         self.is_gumbel()
     }
 
-    /// The effective green fraction G/256 that every statistic uses (None for Gumbel-max).
+    /// The effective green fraction G/256 that every statistic uses (None for Gumbel-max
+    /// and SynthID-Text).
     #[getter]
     fn gamma(&self) -> Option<f64> {
-        (!self.is_gumbel()).then(|| self.config.gamma_effective())
+        (!self.is_gumbel() && !self.is_synthid()).then(|| self.config.gamma_effective())
+    }
+
+    /// `hf-synthid` only: the sampling table's (size, seed, share of ones); None otherwise.
+    #[getter]
+    fn sampling_table(&self) -> Option<(u32, u64, f64)> {
+        self.config.synthid_table()
     }
 
     /// G: a token is green iff its keystream byte is below this (None for Gumbel-max and
     /// for the Hugging Face schemes, whose gamma is int(V * greenlist_ratio) / V).
     #[getter]
     fn green_threshold(&self) -> Option<u8> {
-        (!self.is_gumbel() && !self.config.seeding().is_detect_only()).then(|| self.config.green_threshold())
+        (!self.is_gumbel() && !self.is_synthid() && !self.config.seeding().is_detect_only())
+            .then(|| self.config.green_threshold())
     }
 
-    /// The bias added to green logits (None for Gumbel-max).
+    /// The bias added to green logits (None for Gumbel-max and SynthID-Text).
     #[getter]
     fn delta(&self) -> Option<f32> {
-        (!self.is_gumbel()).then(|| self.config.delta())
+        (!self.is_gumbel() && !self.is_synthid()).then(|| self.config.delta())
     }
 
     /// The Hugging Face schemes' `greenlist_ratio` as given (None for the others; `gamma` is
@@ -352,6 +466,13 @@ impl PyConfig {
                 self.config.alpha()
             ),
             _ if seeding.is_gumbel() => format!("Config(scheme='{seeding}', vocab_size={})", self.config.vocab_size()),
+            _ if self.is_synthid() => {
+                let (size, seed, _) = self.config.synthid_table().expect("hf-synthid");
+                format!(
+                    "Config(scheme='{seeding}', vocab_size={}, sampling_table_size={size}, sampling_table_seed={seed})",
+                    self.config.vocab_size()
+                )
+            }
             _ if seeding.is_detect_only() => format!(
                 "Config(scheme='{seeding}', gamma={:?}, vocab_size={})",
                 self.config.hf_greenlist_ratio().unwrap_or_default(),

@@ -12,6 +12,12 @@ pub const MAX_H: usize = 32;
 /// The largest `context_width` accepted by the vLLM-compatible schemes.
 pub const MAX_VLLM_WIDTH: usize = 1024;
 
+/// transformers' default `sampling_table_size` of SynthID-Text.
+pub const DEFAULT_SYNTHID_TABLE_SIZE: u32 = 1 << 16;
+
+/// The `ngram_len` of `hf-synthid` when none is given (transformers' examples use 5).
+pub const DEFAULT_SYNTHID_NGRAM_LEN: usize = 5;
+
 /// vLLM's default weight of key B in its dual-key scheme.
 pub const DEFAULT_VLLM_ALPHA: f64 = 0.1;
 
@@ -49,6 +55,11 @@ pub enum Seeding {
     /// Hugging Face transformers' KGW `selfhash` with this `context_width`: the window of
     /// `context_width` ids ends with the candidate itself. Needs an HF key. Detection only.
     HfSelfHash(usize),
+    /// Hugging Face transformers' SynthID-Text with this `ngram_len`: each layer's g-value is
+    /// a bit of the sampling table picked by a hash of the n-gram (the previous
+    /// `ngram_len − 1` ids and the candidate) and the layer's key; generation is tournament
+    /// sampling ([`Config::synthid`]). Needs a SynthID key.
+    HfSynthId(usize),
 }
 
 impl Seeding {
@@ -64,6 +75,15 @@ impl Seeding {
             // transformers' detector scores an id once a whole n-gram ends with it.
             Seeding::HfLeftHash(w) => w,
             Seeding::HfSelfHash(w) => w - 1,
+            Seeding::HfSynthId(n) => n - 1,
+        }
+    }
+
+    /// The `ngram_len` of `hf-synthid` (`None` otherwise).
+    pub fn synthid_ngram_len(&self) -> Option<usize> {
+        match *self {
+            Seeding::HfSynthId(n) => Some(n),
+            _ => None,
         }
     }
 
@@ -101,6 +121,8 @@ impl Seeding {
             KeyKind::Vllm
         } else if self.hf_width().is_some() {
             KeyKind::Hf
+        } else if self.synthid_ngram_len().is_some() {
+            KeyKind::SynthId
         } else {
             KeyKind::V1
         }
@@ -127,6 +149,9 @@ impl Seeding {
             {
                 Err(Error::config(format!("the context width must be between 1 and {MAX_VLLM_WIDTH}, got {w}")))
             }
+            Seeding::HfSynthId(n) if !(2..=MAX_VLLM_WIDTH).contains(&n) => {
+                Err(Error::config(format!("the SynthID ngram_len must be between 2 and {MAX_VLLM_WIDTH}, got {n}")))
+            }
             _ => Ok(()),
         }
     }
@@ -145,6 +170,7 @@ impl fmt::Display for Seeding {
             Seeding::VllmDualKeyGumbel(w) => write!(f, "vllm-dual-key-gumbel:{w}"),
             Seeding::HfLeftHash(w) => write!(f, "hf-lefthash:{w}"),
             Seeding::HfSelfHash(w) => write!(f, "hf-selfhash:{w}"),
+            Seeding::HfSynthId(n) => write!(f, "hf-synthid:{n}"),
         }
     }
 }
@@ -155,10 +181,10 @@ impl FromStr for Seeding {
     /// Parses the canonical names: `unigram`, `lefthash`, `window:h`, `minhash:h`,
     /// `selfhash:h`, `gumbel:h` with `h` a decimal number from 1 to 32 without leading
     /// zeros, and `vllm-gumbel:w`, `vllm-dual-key-gumbel:w`, `hf-lefthash:w`, `hf-selfhash:w`
-    /// with `w` from 1 to 1024.
+    /// with `w` from 1 to 1024, and `hf-synthid:n` with `n` from 2 to 1024.
     fn from_str(s: &str) -> Result<Seeding, Error> {
         const KNOWN: &str = "expected one of unigram, lefthash, window:H, minhash:H, selfhash:H, gumbel:H, \
-                             vllm-gumbel:W, vllm-dual-key-gumbel:W, hf-lefthash:W, hf-selfhash:W";
+                             vllm-gumbel:W, vllm-dual-key-gumbel:W, hf-lefthash:W, hf-selfhash:W, hf-synthid:N";
         let rule = match s {
             "unigram" => Seeding::Unigram,
             "lefthash" => Seeding::LeftHash,
@@ -184,6 +210,7 @@ impl FromStr for Seeding {
                     "vllm-dual-key-gumbel" => Seeding::VllmDualKeyGumbel(h),
                     "hf-lefthash" => Seeding::HfLeftHash(h),
                     "hf-selfhash" => Seeding::HfSelfHash(h),
+                    "hf-synthid" => Seeding::HfSynthId(h),
                     _ => return Err(Error::config(format!("unknown seeding rule {s:?}; {KNOWN}"))),
                 }
             }
@@ -205,6 +232,10 @@ pub struct Config {
     alpha: f64,
     /// The Hugging Face schemes' `greenlist_ratio`, unrounded (0 for the others).
     hf_ratio: f64,
+    /// `hf-synthid`'s sampling table: its size, seed and share of ones (zeros otherwise).
+    table_size: u32,
+    table_seed: u64,
+    table_ones: f64,
 }
 
 impl Config {
@@ -223,6 +254,9 @@ impl Config {
     /// [`Config::gamma_effective`].
     pub fn new(seeding: Seeding, gamma: f64, delta: f32, vocab_size: u32) -> Result<Config, Error> {
         seeding.validate()?;
+        if seeding.synthid_ngram_len().is_some() {
+            return Err(Error::config(format!("{seeding} has no green list; build it with Config::synthid")));
+        }
         if !gamma.is_finite() || gamma <= 0.0 || gamma >= 1.0 {
             return Err(Error::config(format!("gamma must be strictly between 0 and 1, got {gamma}")));
         }
@@ -243,7 +277,7 @@ impl Config {
             if !delta.is_finite() || delta < 0.0 {
                 return Err(Error::config(format!("delta must be finite and at least 0, got {delta}")));
             }
-            return Ok(Config { seeding, threshold: 0, delta, vocab_size, alpha: DEFAULT_VLLM_ALPHA, hf_ratio: gamma });
+            return Ok(Config { hf_ratio: gamma, delta, ..Config::bare(seeding, vocab_size) });
         }
         let g = (256.0 * gamma).round();
         if !(1.0..=255.0).contains(&g) {
@@ -257,7 +291,69 @@ impl Config {
         if vocab_size == 0 {
             return Err(Error::config("vocab_size must be at least 1"));
         }
-        Ok(Config { seeding, threshold: g as u8, delta, vocab_size, alpha: DEFAULT_VLLM_ALPHA, hf_ratio: 0.0 })
+        Ok(Config { threshold: g as u8, delta, ..Config::bare(seeding, vocab_size) })
+    }
+
+    fn bare(seeding: Seeding, vocab_size: u32) -> Config {
+        Config {
+            seeding,
+            threshold: 0,
+            delta: 0.0,
+            vocab_size,
+            alpha: DEFAULT_VLLM_ALPHA,
+            hf_ratio: 0.0,
+            table_size: 0,
+            table_seed: 0,
+            table_ones: 0.0,
+        }
+    }
+
+    /// A configuration for `hf-synthid:n` (transformers' SynthID-Text): its sampling table
+    /// has `sampling_table_size` fair bits (1 to 2^24; transformers' default
+    /// [`DEFAULT_SYNTHID_TABLE_SIZE`]) drawn by torch's generator from `sampling_table_seed`
+    /// (default 0). Building it draws the table once, to know its share of ones (about
+    /// 0.2 ms at the default size).
+    pub fn synthid(
+        seeding: Seeding,
+        vocab_size: u32,
+        sampling_table_size: u32,
+        sampling_table_seed: u64,
+    ) -> Result<Config, Error> {
+        seeding.validate()?;
+        if seeding.synthid_ngram_len().is_none() {
+            return Err(Error::config(format!("{seeding} is not a SynthID-Text scheme")));
+        }
+        if vocab_size == 0 {
+            return Err(Error::config("vocab_size must be at least 1"));
+        }
+        if !(1..=crate::hf::SYNTHID_MAX_TABLE_SIZE).contains(&(sampling_table_size as usize)) {
+            return Err(Error::config(format!(
+                "the SynthID sampling_table_size must be between 1 and 2^24, got {sampling_table_size}"
+            )));
+        }
+        let table = crate::hf::randint_bits(
+            &mut crate::hf::TorchGenerator::new(sampling_table_seed),
+            sampling_table_size as usize,
+        );
+        let ones = table.iter().map(|&b| u64::from(b)).sum::<u64>();
+        if ones == 0 || ones == u64::from(sampling_table_size) {
+            return Err(Error::config(format!(
+                "the SynthID sampling table (size {sampling_table_size}, seed {sampling_table_seed}) holds only {}s: \
+                 every g-value is the same and nothing can be detected; use a larger table",
+                if ones == 0 { 0 } else { 1 }
+            )));
+        }
+        Ok(Config {
+            table_size: sampling_table_size,
+            table_seed: sampling_table_seed,
+            table_ones: ones as f64 / f64::from(sampling_table_size),
+            ..Config::bare(seeding, vocab_size)
+        })
+    }
+
+    /// `hf-synthid`'s sampling table: (size, seed, share of ones); `None` for the others.
+    pub fn synthid_table(&self) -> Option<(u32, u64, f64)> {
+        self.seeding.synthid_ngram_len().map(|_| (self.table_size, self.table_seed, self.table_ones))
     }
 
     /// A configuration for a Gumbel-max scheme (`gumbel:h`, `vllm-gumbel:w`,
@@ -295,8 +391,12 @@ impl Config {
     }
 
     /// The effective green fraction, the value every statistic must use: `G/256`, or for
-    /// the Hugging Face schemes `int(V·γ)/V`, the exact share of green ids.
+    /// the Hugging Face schemes `int(V·γ)/V`, the exact share of green ids; for `hf-synthid`
+    /// the share of ones in its sampling table (the chance of a g-value of 1 under the null).
     pub fn gamma_effective(&self) -> f64 {
+        if self.seeding.synthid_ngram_len().is_some() {
+            return self.table_ones;
+        }
         if self.seeding.hf_width().is_some() {
             return f64::from(crate::hf::greenlist_size(self.vocab_size, self.hf_ratio)) / f64::from(self.vocab_size);
         }

@@ -465,7 +465,15 @@ pub struct SynthId {
     ngram_len: usize,
     keys: Vec<i64>,
     table: Vec<u8>,
+    /// `size − 1` when the table size is a power of two (the remainder is then a mask).
+    mask: Option<u64>,
     context_history_size: usize,
+}
+
+impl Drop for SynthId {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.keys);
+    }
 }
 
 impl std::fmt::Debug for SynthId {
@@ -484,7 +492,8 @@ impl SynthId {
     /// sampling_table_seed, context_history_size, "cpu")`. transformers' defaults: table size
     /// 2^16, seed 0, history 1024.
     ///
-    /// Errors (configuration): `ngram_len` 0, no keys, a table size of 0 or above 2^24.
+    /// Errors (configuration): `ngram_len` below 2 (a context of no ids), no keys, a table
+    /// size of 0 or above 2^24.
     pub fn new(
         ngram_len: usize,
         keys: Vec<i64>,
@@ -492,8 +501,8 @@ impl SynthId {
         sampling_table_seed: u64,
         context_history_size: usize,
     ) -> Result<SynthId, Error> {
-        if ngram_len == 0 {
-            return Err(Error::config("ngram_len must be at least 1"));
+        if ngram_len < 2 {
+            return Err(Error::config("ngram_len must be at least 2"));
         }
         if keys.is_empty() {
             return Err(Error::config("SynthID needs at least one key (one per layer)"));
@@ -502,7 +511,22 @@ impl SynthId {
             return Err(Error::config(format!("sampling_table_size must be in 1..=2^24, not {sampling_table_size}")));
         }
         let table = randint_bits(&mut TorchGenerator::new(sampling_table_seed), sampling_table_size);
-        Ok(SynthId { ngram_len, keys, table, context_history_size })
+        let mask = sampling_table_size.is_power_of_two().then(|| sampling_table_size as u64 - 1);
+        Ok(SynthId { ngram_len, keys, table, mask, context_history_size })
+    }
+
+    /// The SynthID of a key and an `hf-synthid` configuration (transformers' default context
+    /// history, 1024). Errors (configuration) if the key is not a SynthID key or the scheme
+    /// is not `hf-synthid`.
+    pub fn for_key(key: &crate::Key, config: &crate::Config) -> Result<SynthId, Error> {
+        let (Some(ngram_len), Some((size, seed, _))) = (config.seeding().synthid_ngram_len(), config.synthid_table())
+        else {
+            return Err(Error::config(format!("{} is not a SynthID-Text scheme", config.seeding())));
+        };
+        let Some(keys) = key.dangerous_expose_synthid_keys() else {
+            return Err(Error::config(format!("{} is not a SynthID-Text key", key.id())));
+        };
+        SynthId::new(ngram_len, keys.to_vec(), size as usize, seed, 1024)
     }
 
     /// The n-gram length (context of `ngram_len − 1` ids, then the scored id).
@@ -529,7 +553,18 @@ impl SynthId {
     /// The g-value of a layer key: `table[key mod size]`, the remainder taken non-negative.
     #[inline]
     pub fn g_of_key(&self, key: i64) -> u8 {
-        self.table[key.rem_euclid(self.table.len() as i64) as usize]
+        match self.mask {
+            // For a power of two, the non-negative remainder of two's complement is its low bits.
+            Some(m) => self.table[(key as u64 & m) as usize],
+            None => self.table[key.rem_euclid(self.table.len() as i64) as usize],
+        }
+    }
+
+    /// How many of the layers' g-values are 1 for an n-gram hash: what one scored n-gram
+    /// adds to the score.
+    #[inline]
+    pub fn ones_of_hash(&self, ngram_hash: i64) -> u32 {
+        self.keys.iter().map(|&k| u32::from(self.g_of_key(synthid_step(ngram_hash, k)))).sum()
     }
 
     /// The g-values of every layer for an n-gram hash, into `out` (length: the depth).

@@ -22,6 +22,16 @@ pub const VLLM_KEY_FILE_PREFIX: &str = "wmark-vllm-key-v1:";
 /// The first line of a Hugging Face key file, before the hashing key in decimal.
 pub const HF_KEY_FILE_PREFIX: &str = "wmark-hf-key-v1:";
 
+/// The first line of a SynthID-Text key file, before the layer keys in decimal, comma-separated.
+pub const SYNTHID_KEY_FILE_PREFIX: &str = "wmark-synthid-key-v1:";
+
+/// The most tournament layers (keys) a SynthID-Text key holds.
+pub const MAX_SYNTHID_LAYERS: usize = 1024;
+
+/// The layers `wmark keygen --scheme hf-synthid` draws when not told otherwise (the
+/// SynthID-Text paper's and transformers' examples use 30).
+pub const DEFAULT_SYNTHID_LAYERS: usize = 30;
+
 /// The smallest and largest hashing keys transformers accepts (`manual_seed`'s range).
 const HF_KEY_MIN: i128 = i64::MIN as i128;
 const HF_KEY_MAX: i128 = u64::MAX as i128;
@@ -36,24 +46,28 @@ pub enum KeyKind {
     /// The integer `hashing_key` of Hugging Face transformers' KGW watermark
     /// (`hf-lefthash`, `hf-selfhash`), from −2^63 to 2^64 − 1.
     Hf,
+    /// The keys of Hugging Face transformers' SynthID-Text watermark (`hf-synthid`): one
+    /// signed 64-bit integer per tournament layer, 1 to [`MAX_SYNTHID_LAYERS`] of them.
+    SynthId,
 }
 
-/// A watermark secret: 256 bits for wmark's own schemes, or the 64-bit integer of a vLLM
-/// deployment's watermark.
+/// A watermark secret: 256 bits for wmark's own schemes, the 64-bit integer of a vLLM
+/// deployment's watermark, transformers' KGW hashing key, or its SynthID-Text layer keys.
 ///
 /// The bytes are wiped from memory when the key is dropped, and neither `Debug` nor `Display`
 /// shows them: both show the public [`KeyId`] only.
 #[derive(Clone)]
 pub struct Key {
     /// For a vLLM key, the first 8 bytes hold the key big-endian and the rest are zero; for
-    /// an HF key, the first 16 bytes hold it as a big-endian two's-complement 128-bit integer.
-    bytes: [u8; 32],
+    /// an HF key, the first 16 bytes hold it as a big-endian two's-complement 128-bit integer;
+    /// a SynthID key is its layer keys, 8 big-endian two's-complement bytes each.
+    bytes: Box<[u8]>,
     kind: KeyKind,
 }
 
 impl Drop for Key {
     fn drop(&mut self) {
-        self.bytes.zeroize();
+        self.bytes.as_mut().zeroize();
     }
 }
 
@@ -62,7 +76,9 @@ impl Key {
     pub fn generate() -> Result<Key, Error> {
         let mut bytes = [0u8; 32];
         getrandom::fill(&mut bytes).map_err(|e| Error::random(e.to_string()))?;
-        Ok(Key { bytes, kind: KeyKind::V1 })
+        let key = Key::from_bytes(bytes);
+        bytes.zeroize();
+        Ok(key)
     }
 
     /// Draws a fresh 64-bit vLLM key from the operating system's random source.
@@ -76,14 +92,14 @@ impl Key {
 
     /// Wraps 32 bytes the caller already holds (a key from a vault, a test vector).
     pub fn from_bytes(bytes: [u8; 32]) -> Key {
-        Key { bytes, kind: KeyKind::V1 }
+        Key { bytes: Box::new(bytes), kind: KeyKind::V1 }
     }
 
     /// Wraps the 64-bit key of a vLLM deployment (its `WatermarkConfig.key`).
     pub fn from_vllm(key: u64) -> Key {
         let mut bytes = [0u8; 32];
         bytes[..8].copy_from_slice(&key.to_be_bytes());
-        Key { bytes, kind: KeyKind::Vllm }
+        Key { bytes: Box::new(bytes), kind: KeyKind::Vllm }
     }
 
     /// Draws a fresh Hugging Face hashing key (a uniform 64-bit non-negative integer) from
@@ -104,7 +120,31 @@ impl Key {
         }
         let mut bytes = [0u8; 32];
         bytes[..16].copy_from_slice(&hashing_key.to_be_bytes());
-        Ok(Key { bytes, kind: KeyKind::Hf })
+        Ok(Key { bytes: Box::new(bytes), kind: KeyKind::Hf })
+    }
+
+    /// Wraps the `keys` of a Hugging Face `SynthIDTextWatermarkingConfig`, one per tournament
+    /// layer, in order. Errors (configuration) for none or more than [`MAX_SYNTHID_LAYERS`].
+    pub fn from_synthid(keys: &[i64]) -> Result<Key, Error> {
+        if !(1..=MAX_SYNTHID_LAYERS).contains(&keys.len()) {
+            return Err(Error::config(format!(
+                "a SynthID-Text key holds 1 to {MAX_SYNTHID_LAYERS} layer keys, not {}",
+                keys.len()
+            )));
+        }
+        let bytes: Box<[u8]> = keys.iter().flat_map(|k| k.to_be_bytes()).collect();
+        Ok(Key { bytes, kind: KeyKind::SynthId })
+    }
+
+    /// Draws `layers` fresh SynthID-Text layer keys (uniform 63-bit non-negative integers)
+    /// from the operating system's random source.
+    pub fn generate_synthid(layers: usize) -> Result<Key, Error> {
+        let mut bytes = Zeroizing::new(vec![0u8; 8 * layers]);
+        getrandom::fill(&mut bytes).map_err(|e| Error::random(e.to_string()))?;
+        let keys: Zeroizing<Vec<i64>> = Zeroizing::new(
+            bytes.chunks_exact(8).map(|c| (u64::from_be_bytes(c.try_into().expect("8 bytes")) >> 1) as i64).collect(),
+        );
+        Key::from_synthid(&keys)
     }
 
     /// Which family of schemes the key is for.
@@ -118,7 +158,7 @@ impl Key {
     /// them should wipe its copy.
     pub fn dangerous_expose_secret_bytes(&self) -> &[u8] {
         match self.kind {
-            KeyKind::V1 => &self.bytes,
+            KeyKind::V1 | KeyKind::SynthId => &self.bytes,
             KeyKind::Vllm => &self.bytes[..8],
             KeyKind::Hf => &self.bytes[..16],
         }
@@ -136,10 +176,21 @@ impl Key {
         (self.kind == KeyKind::Hf).then(|| i128::from_be_bytes(self.bytes[..16].try_into().expect("16 bytes")))
     }
 
+    /// The layer keys of a SynthID key, in order (`None` for the other kinds). Anyone who
+    /// reads them can forge and strip the watermark.
+    pub fn dangerous_expose_synthid_keys(&self) -> Option<Zeroizing<Vec<i64>>> {
+        (self.kind == KeyKind::SynthId).then(|| {
+            Zeroizing::new(
+                self.bytes.chunks_exact(8).map(|c| i64::from_be_bytes(c.try_into().expect("8 bytes"))).collect(),
+            )
+        })
+    }
+
     /// The public identifier: the first 8 bytes of
     /// `SHA-256("wmark.v1" 0x00 "keyid" 0x00 key)` for a v1 key, and of
     /// `SHA-256("wmark.v1" 0x00 "vllm-keyid" 0x00 be64(key))` for a vLLM key, and of
-    /// `SHA-256("wmark.v1" 0x00 "hf-keyid" 0x00 be128(key))` for an HF key.
+    /// `SHA-256("wmark.v1" 0x00 "hf-keyid" 0x00 be128(key))` for an HF key, and of
+    /// `SHA-256("wmark.v1" 0x00 "synthid-keyid" 0x00 be64(k1) … be64(kD))` for a SynthID key.
     pub fn id(&self) -> KeyId {
         let mut h = Sha256::new();
         h.update(DOMAIN);
@@ -147,6 +198,7 @@ impl Key {
             KeyKind::V1 => &b"keyid\x00"[..],
             KeyKind::Vllm => &b"vllm-keyid\x00"[..],
             KeyKind::Hf => &b"hf-keyid\x00"[..],
+            KeyKind::SynthId => &b"synthid-keyid\x00"[..],
         });
         h.update(self.dangerous_expose_secret_bytes());
         let digest = h.finalize();
@@ -164,8 +216,28 @@ impl Key {
     /// A vLLM master key gives vLLM account keys: the first 8 bytes, big-endian, of the same
     /// HMAC keyed with the master's 8 big-endian bytes. An HF master key gives HF account
     /// keys the same way (from its 16 bytes; the account key is the first 8 bytes as an
-    /// unsigned integer).
+    /// unsigned integer). A SynthID master key gives SynthID account keys with as many
+    /// layers: layer `i`'s key is the first 8 bytes of
+    /// `HMAC-SHA256(master, "wmark.v1" 0x00 "synthid-account" 0x00 be32(i) utf8(account))`,
+    /// big-endian, shifted right by one bit (a non-negative 63-bit integer).
     pub fn derive_account(&self, account: &str) -> Key {
+        if self.kind == KeyKind::SynthId {
+            let layers: Zeroizing<Vec<i64>> = Zeroizing::new(
+                (0..self.bytes.len() / 8)
+                    .map(|i| {
+                        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.bytes)
+                            .expect("HMAC accepts keys of any length");
+                        mac.update(DOMAIN);
+                        mac.update(b"synthid-account\x00");
+                        mac.update(&(i as u32).to_be_bytes());
+                        mac.update(account.as_bytes());
+                        let out = mac.finalize().into_bytes();
+                        (u64::from_be_bytes(out[..8].try_into().expect("8 bytes")) >> 1) as i64
+                    })
+                    .collect(),
+            );
+            return Key::from_synthid(&layers).expect("as many layers as the master");
+        }
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.dangerous_expose_secret_bytes())
             .expect("HMAC accepts keys of any length");
         mac.update(DOMAIN);
@@ -176,18 +248,22 @@ impl Key {
             KeyKind::V1 => {
                 let mut bytes = [0u8; 32];
                 bytes.copy_from_slice(&out);
-                Key { bytes, kind: KeyKind::V1 }
+                let key = Key::from_bytes(bytes);
+                bytes.zeroize();
+                key
             }
             KeyKind::Vllm => Key::from_vllm(u64::from_be_bytes(out[..8].try_into().expect("8 bytes"))),
             KeyKind::Hf => Key::from_hf(i128::from(u64::from_be_bytes(out[..8].try_into().expect("8 bytes"))))
                 .expect("every 64-bit unsigned key is in range"),
+            KeyKind::SynthId => unreachable!("derived above"),
         }
     }
 
     /// The key file contents: `wmark-key-v1:` + 64 lowercase hex characters + `\n`, or for
     /// a vLLM key `wmark-vllm-key-v1:` + the key in decimal + `\n`, for an HF key
-    /// `wmark-hf-key-v1:` + the key in decimal (with `-` if negative) + `\n`. The returned
-    /// string is wiped when dropped.
+    /// `wmark-hf-key-v1:` + the key in decimal (with `-` if negative) + `\n`, for a SynthID
+    /// key `wmark-synthid-key-v1:` + the layer keys in decimal, separated by `,` + `\n`. The
+    /// returned string is wiped when dropped.
     pub fn to_file_string(&self) -> Zeroizing<String> {
         let mut s = Zeroizing::new(String::with_capacity(VLLM_KEY_FILE_PREFIX.len() + 65));
         let (prefix, digits) = match self.kind {
@@ -199,6 +275,17 @@ impl Key {
             }
             KeyKind::Vllm => (VLLM_KEY_FILE_PREFIX, self.dangerous_expose_vllm_key().map(|k| k.to_string())),
             KeyKind::Hf => (HF_KEY_FILE_PREFIX, self.dangerous_expose_hf_key().map(|k| k.to_string())),
+            KeyKind::SynthId => {
+                let keys = self.dangerous_expose_synthid_keys().expect("a SynthID key");
+                let mut digits = String::with_capacity(21 * keys.len());
+                for (i, k) in keys.iter().enumerate() {
+                    if i > 0 {
+                        digits.push(',');
+                    }
+                    digits.push_str(&k.to_string());
+                }
+                (SYNTHID_KEY_FILE_PREFIX, Some(digits))
+            }
         };
         let mut digits = Zeroizing::new(digits.expect("the kind's key"));
         s.push_str(prefix);
@@ -250,6 +337,27 @@ impl Key {
             };
             return Key::finish_parse(key, rest);
         }
+        if let Some(body) = first.strip_prefix(SYNTHID_KEY_FILE_PREFIX) {
+            let mut keys = Zeroizing::new(Vec::new());
+            for (i, part) in body.split(',').enumerate() {
+                let Some(k) = parse_canonical_i64(part) else {
+                    return Err(Error::key_file(
+                        1,
+                        format!(
+                            "layer key {} is not a decimal number from -9223372036854775808 to 9223372036854775807 \
+                             (no leading zeros, no spaces); expected `{SYNTHID_KEY_FILE_PREFIX}` followed by the layer \
+                             keys separated by commas and a newline",
+                            i + 1
+                        ),
+                    ));
+                };
+                if keys.len() == MAX_SYNTHID_LAYERS {
+                    return Err(Error::key_file(1, format!("more than {MAX_SYNTHID_LAYERS} layer keys")));
+                }
+                keys.push(k);
+            }
+            return Key::finish_parse(Key::from_synthid(&keys).expect("1 to the maximum of layers"), rest);
+        }
         let Some(body) = first.strip_prefix(KEY_FILE_PREFIX) else {
             return Err(Error::key_file(1, format!("does not start with `{KEY_FILE_PREFIX}`; {EXPECTED}")));
         };
@@ -267,7 +375,7 @@ impl Key {
                 format!("character {} of the key is not a lowercase hex digit (0-9, a-f); {EXPECTED}", col + 1),
             ));
         }
-        let key = Key { bytes, kind: KeyKind::V1 };
+        let key = Key::from_bytes(bytes);
         bytes.zeroize();
         Key::finish_parse(key, rest)
     }
@@ -335,9 +443,24 @@ impl Key {
     }
 }
 
+/// A signed 64-bit integer in canonical decimal: an optional `-`, then digits without leading
+/// zeros (`0` alone is zero; `-0` is refused).
+fn parse_canonical_i64(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let valid = !digits.is_empty()
+        && digits.len() <= 19
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'))
+        && s != "-0";
+    valid.then(|| s.parse::<i64>().ok()).flatten()
+}
+
 impl PartialEq for Key {
-    /// Constant-time comparison of the key bytes.
+    /// Constant-time comparison of the key bytes (keys of different lengths differ).
     fn eq(&self, other: &Key) -> bool {
+        if self.bytes.len() != other.bytes.len() {
+            return false;
+        }
         let mut diff = 0u8;
         for (a, b) in self.bytes.iter().zip(other.bytes.iter()) {
             diff |= a ^ b;

@@ -29,9 +29,14 @@ pub mod philox;
 mod stream;
 mod watermark;
 
-pub use config::{Config, Seeding, DEFAULT_VLLM_ALPHA, MAX_H, MAX_VLLM_WIDTH};
+pub use config::{
+    Config, Seeding, DEFAULT_SYNTHID_NGRAM_LEN, DEFAULT_SYNTHID_TABLE_SIZE, DEFAULT_VLLM_ALPHA, MAX_H, MAX_VLLM_WIDTH,
+};
 pub use error::Error;
-pub use key::{Key, KeyId, KeyKind, HF_KEY_FILE_PREFIX, KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX};
+pub use key::{
+    Key, KeyId, KeyKind, DEFAULT_SYNTHID_LAYERS, HF_KEY_FILE_PREFIX, KEY_FILE_PREFIX, MAX_SYNTHID_LAYERS,
+    SYNTHID_KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX,
+};
 pub use mask::{pack_below, GreenMask};
 pub use stream::{KeyStream, Seed};
 pub use watermark::{Seeder, Watermark};

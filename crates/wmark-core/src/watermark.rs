@@ -114,7 +114,7 @@ impl Watermark {
             Seeding::VllmGumbel(_) | Seeding::VllmDualKeyGumbel(_) => {
                 return Err(Error::config("the vLLM schemes draw from vLLM's Philox PRF, not from a v1 seed"))
             }
-            Seeding::HfLeftHash(_) | Seeding::HfSelfHash(_) => {
+            Seeding::HfLeftHash(_) | Seeding::HfSelfHash(_) | Seeding::HfSynthId(_) => {
                 return Err(Error::config("the Hugging Face schemes draw from torch's generator, not from a v1 seed"))
             }
         })

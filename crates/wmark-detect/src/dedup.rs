@@ -40,9 +40,11 @@ pub enum Dedup {
 impl Dedup {
     /// The mode a scheme is tested with unless the caller says otherwise: `tuple` for the
     /// green lists, `window` (a context's first use) for the Gumbel-max schemes, as vLLM's
-    /// detector does: their generators sample a repeated context without the watermark.
+    /// detector does: their generators sample a repeated context without the watermark; and
+    /// `window` for `hf-synthid`, whose generator does the same (transformers'
+    /// context-repetition mask).
     pub fn default_for(config: &wmark_core::Config) -> Dedup {
-        if config.seeding().is_gumbel() {
+        if config.seeding().is_gumbel() || config.seeding().synthid_ngram_len().is_some() {
             Dedup::Window
         } else {
             Dedup::Tuple

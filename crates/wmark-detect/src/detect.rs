@@ -253,6 +253,7 @@ impl Detector {
             scored: r.scored(),
             green: r.greens(),
             score: (!bits).then_some(r.sum()),
+            mean_score: kind.mean_g(&tallies[best]),
             p_value: 10f64.powf(log10_p),
             log10_p,
             z: kind.z(&tallies[best]),

@@ -43,9 +43,14 @@ pub struct Report {
     /// Scored tokens that are green, s (0 for the Gumbel-max schemes).
     pub green: u64,
     /// The Gumbel-max schemes only: the sum of the scored tokens' scores `−ln(1 − u)`
-    /// (weighted over two keys for the dual-key scheme).
+    /// (weighted over two keys for the dual-key scheme); for `hf-synthid`, the number of
+    /// g-values equal to 1 over the scored tokens and layers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub score: Option<f64>,
+    /// `hf-synthid` only: the mean g-value score, `score / (scored · D)` over D layers (the
+    /// SynthID-Text paper's and transformers' mean score; 0.5 on average without the mark).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mean_score: Option<f64>,
     /// P(Bin(T, γ) ≥ s), or for the Gumbel-max schemes the exact tail of the score's null
     /// distribution, corrected for the number of keys tested; may underflow to 0, see
     /// `log10_p`.

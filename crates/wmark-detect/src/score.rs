@@ -19,10 +19,12 @@
 //! Score kinds ([`ScoreKind`]): the green bit of the KGW family (score 1 or 0; the sum of
 //! `n` units is `Bin(n, γ_eff)` under the null), and the Gumbel-max score `−ln(1 − u)` of
 //! the `gumbel:h` and vLLM schemes (a sum of `n` is `Gamma(n, 1)`; for vLLM's dual key the
-//! weighted sum `(1 − α)·r_A + α·r_B` of two keys' scores, with its own exact tail). Each
-//! kind is a variant with its own [`Score`] value and tail, not a new loop.
+//! weighted sum `(1 − α)·r_A + α·r_B` of two keys' scores, with its own exact tail), and
+//! SynthID-Text's g-values (a unit scores how many of its `D` layers' g-values are 1; the sum
+//! of `n` units is `Bin(n·D, p)`, `p` the sampling table's share of ones). Each kind is a
+//! variant with its own [`Score`] value and tail, not a new loop.
 
-use wmark_core::hf::{HfKgw, HfSeeding};
+use wmark_core::hf::{synthid_hash, synthid_step, HfKgw, HfSeeding, SynthId};
 use wmark_core::philox::{exp_score, Philox, PhiloxContext, NO_TOKEN};
 use wmark_core::{Config, GreenMask, Key, KeyId, KeyKind, Seed, Seeding, Watermark};
 
@@ -74,6 +76,16 @@ pub enum ScoreKind {
         /// The weight of key B.
         alpha: f64,
     },
+    /// SynthID-Text: a unit scores its count of g-values equal to 1 over `depth` layers,
+    /// each 1 with probability `p` under the null, independently (distinct n-gram hashes and
+    /// layer keys); `n` units sum to `Bin(n·depth, p)`. The mean g-value score of the
+    /// SynthID-Text paper is the sum over `n·depth`.
+    GValues {
+        /// The number of tournament layers, D.
+        depth: u32,
+        /// The share of ones in the sampling table.
+        p: f64,
+    },
 }
 
 impl ScoreKind {
@@ -84,6 +96,23 @@ impl ScoreKind {
             Seeding::VllmDualKeyGumbel(_) => ScoreKind::WeightedGumbel { alpha: config.alpha() },
             _ => ScoreKind::GreenBit { gamma: config.gamma_effective() },
         }
+    }
+
+    /// The kind of a configuration scored with `keys` (all of one kind, as [`Scorer::new`]
+    /// checks): for `hf-synthid` the depth is the keys' number of layers, which must agree.
+    pub fn for_keys(config: &Config, keys: &[Key]) -> Result<ScoreKind, Error> {
+        let Some((_, _, p)) = config.synthid_table() else { return Ok(ScoreKind::of(config)) };
+        let depth = |k: &Key| k.dangerous_expose_secret_bytes().len() / 8;
+        let d = keys.first().map_or(0, depth);
+        if let Some(k) = keys.iter().find(|k| depth(k) != d) {
+            return Err(Error::input(format!(
+                "every SynthID key tested together needs the same number of layers: key {} has {d}, key {} has {}",
+                keys[0].id(),
+                k.id(),
+                depth(k)
+            )));
+        }
+        Ok(ScoreKind::GValues { depth: d as u32, p })
     }
 
     /// True for the kinds whose units are green bits.
@@ -105,6 +134,9 @@ impl ScoreKind {
             ScoreKind::Gumbel if scored == 0 => 0.0,
             ScoreKind::Gumbel => gamma_upper_tail_log10(scored as f64, sum),
             ScoreKind::WeightedGumbel { alpha } => weighted_gamma_upper_tail_log10(scored, alpha, sum),
+            ScoreKind::GValues { depth, p } => {
+                binomial_upper_tail_log10(scored * u64::from(depth), sum.round().max(0.0) as u64, p)
+            }
         }
     }
 
@@ -113,6 +145,7 @@ impl ScoreKind {
     pub fn floor_log10(self, scored: u64) -> f64 {
         match self {
             ScoreKind::GreenBit { gamma } => scored as f64 * gamma.log10(),
+            ScoreKind::GValues { depth, p } => scored as f64 * f64::from(depth) * p.log10(),
             ScoreKind::Gumbel | ScoreKind::WeightedGumbel { .. } => f64::NEG_INFINITY,
         }
     }
@@ -129,7 +162,21 @@ impl ScoreKind {
             ScoreKind::WeightedGumbel { alpha } => {
                 (tally.sum - n) / (n * ((1.0 - alpha).powi(2) + alpha * alpha)).sqrt()
             }
+            ScoreKind::GValues { depth, p } => {
+                z_score(tally.scored * u64::from(depth), tally.sum.round().max(0.0) as u64, p)
+            }
         })
+    }
+
+    /// SynthID-Text's mean g-value score of `tally`, `sum / (scored · D)` (`None` for the
+    /// other kinds and when nothing was scored).
+    pub fn mean_g(self, tally: &Tally) -> Option<f64> {
+        match self {
+            ScoreKind::GValues { depth, .. } if tally.scored > 0 => {
+                Some(tally.sum / (tally.scored as f64 * f64::from(depth)))
+            }
+            _ => None,
+        }
     }
 }
 
@@ -258,6 +305,8 @@ enum Mark {
     Vllm { a: Philox, b: Option<(Philox, f64)> },
     /// transformers' KGW green lists (torch's generator and `randperm`).
     Hf(Box<HfKgw>),
+    /// transformers' SynthID-Text g-values.
+    SynthId(Box<SynthId>),
 }
 
 impl Mark {
@@ -267,6 +316,7 @@ impl Mark {
             Mark::Green(wm) => Score::Green(wm.is_green_in(seed, token)),
             Mark::Gumbel(_) => Score::Value(exp_score(Watermark::gumbel_uniform(seed, token))),
             Mark::Hf(kgw) => Score::Green(kgw.contains_seeded(hf_generator_seed(seed), token)),
+            Mark::SynthId(s) => Score::Value(f64::from(s.ones_of_hash(hf_generator_seed(seed) as i64))),
             Mark::Vllm { a, b } => {
                 let (state_a, state_b) = philox_states(seed);
                 let r_a = exp_score(f64::from(a.uniform(&state_a, token)));
@@ -331,8 +381,14 @@ impl Scorer {
                      but key {} is not one",
                     k.id()
                 ),
+                KeyKind::SynthId => format!(
+                    "the scheme {seeding} needs a SynthID-Text key (a key file `wmark-synthid-key-v1:<k1>,<k2>,...`), \
+                     but key {} is not one",
+                    k.id()
+                ),
             }));
         }
+        let kind = ScoreKind::for_keys(&config, keys)?;
         let marks = keys
             .iter()
             .map(|k| -> Result<Mark, Error> {
@@ -359,6 +415,9 @@ impl Scorer {
                             .map_err(|e| Error::input(e.to_string()))?;
                         Mark::Hf(Box::new(kgw))
                     }
+                    Seeding::HfSynthId(_) => {
+                        Mark::SynthId(Box::new(SynthId::for_key(k, &config).map_err(|e| Error::input(e.to_string()))?))
+                    }
                     _ => Mark::Green(Watermark::new(k, config)),
                 })
             })
@@ -367,7 +426,7 @@ impl Scorer {
             marks,
             ids: keys.iter().map(Key::id).collect(),
             config,
-            kind: ScoreKind::of(&config),
+            kind,
             need: seeding.context_len(),
             selfhash: seeding.depends_on_candidate(),
             vllm_width: seeding.vllm_width(),
@@ -447,6 +506,7 @@ impl Scorer {
                 philox_seed(state_a, state_b)
             }
             Mark::Hf(kgw) => hf_seed(kgw, &ids[index - self.need..index], token),
+            Mark::SynthId(_) => synthid_seed(&ids[index - self.need..index], token),
             Mark::Green(wm) | Mark::Gumbel(wm) => {
                 let context = &ids[index - self.need..index];
                 if self.selfhash {
@@ -468,7 +528,7 @@ impl Scorer {
         debug_assert_eq!(window.len(), self.window_len());
         match &self.marks[key] {
             Mark::Vllm { a, .. } => u128::from_le_bytes(a.absorb_ids(window).to_bytes()),
-            Mark::Hf(_) => tokens_fp(window),
+            Mark::Hf(_) | Mark::SynthId(_) => tokens_fp(window),
             Mark::Green(wm) | Mark::Gumbel(wm) => {
                 if self.selfhash {
                     tokens_fp(window)
@@ -554,6 +614,13 @@ impl Scorer {
                 }
                 return;
             }
+            Mark::SynthId(_) => {
+                for (i, &t) in tokens.iter().enumerate() {
+                    let (seed, _) = synthid_seed(context, t);
+                    f(i, tuple_fp(&seed, t), mark.score(&seed, t));
+                }
+                return;
+            }
         };
         let seeder = wm.seeder(context).expect("context has the length the rule needs");
         match seeder.shared_seed() {
@@ -613,7 +680,20 @@ fn hf_seed(kgw: &HfKgw, context: &[u32], token: u32) -> (Seed, u128) {
     (Seed(seed), fp)
 }
 
-/// The generator seed stored by [`hf_seed`].
+/// The seed bytes of a SynthID unit and its context fingerprint: bytes 0..16 hold the
+/// context ids' fingerprint (transformers' context-repetition mask compares contexts, so the
+/// `window` dedup mode is that mask over the whole text), bytes 16..24 the n-gram's hash.
+#[inline]
+fn synthid_seed(context: &[u32], token: u32) -> (Seed, u128) {
+    let fp = tokens_fp(context);
+    let hash = synthid_step(synthid_hash(context), i64::from(token));
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(&fp.to_le_bytes());
+    seed[16..24].copy_from_slice(&hash.to_le_bytes());
+    (Seed(seed), fp)
+}
+
+/// The generator seed stored by [`hf_seed`] (for SynthID, the n-gram hash of [`synthid_seed`]).
 #[inline]
 fn hf_generator_seed(seed: &Seed) -> u64 {
     u64::from_le_bytes(seed.0[16..24].try_into().expect("8 bytes"))
