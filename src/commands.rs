@@ -127,9 +127,9 @@ pub fn inspect(
         return Err(Fail::usage("inspect takes exactly one key"));
     }
     let context = parse_ids(context)?;
-    if s.config.seeding().is_detect_only() {
+    if s.config.seeding().is_detect_only() || s.config.seeding().synthid_ngram_len().is_some() {
         return Err(Fail::usage(format!(
-            "inspect shows wmark's own schemes; {} is detected with `wmark detect`",
+            "inspect shows green lists and Gumbel-max uniforms; {} is tested with `wmark detect`",
             s.config.seeding()
         )));
     }

@@ -9,7 +9,7 @@ use wmark_detect::{Detector, Options, TextTokenizer};
 use wmark_lm::assets::{cache_dir, ensure_smollm2, ensure_smollm2_tokenizer, smollm2_gguf, SMOLLM2_VOCAB};
 use wmark_lm::Watermarking;
 use wmark_lm::{Generation, Limits, Model, Sampling};
-use wmark_processor::{GumbelSampler, Processor, Warp};
+use wmark_processor::{GumbelSampler, Processor, SynthIdProcessor, Warp};
 
 use crate::fail::{Fail, Result};
 use crate::input::Body;
@@ -49,6 +49,7 @@ fn model_path(given: Option<&Path>) -> Result<PathBuf> {
 enum Marker {
     Bias(Box<Processor>),
     Gumbel(GumbelSampler),
+    SynthId(SynthIdProcessor),
 }
 
 impl Marker {
@@ -56,6 +57,7 @@ impl Marker {
         match self {
             Marker::Bias(p) => Watermarking::Bias(p),
             Marker::Gumbel(g) => Watermarking::Gumbel(g),
+            Marker::SynthId(s) => Watermarking::SynthId(s),
         }
     }
 }
@@ -83,6 +85,16 @@ pub fn generate(keys: &KeyArgs, scheme: &SchemeArgs, o: GenerateOpts) -> Result<
             let sampling = o.sampling;
             let warp = Warp { temperature: sampling.temperature, top_k: sampling.top_k, top_p: sampling.top_p };
             Marker::Gumbel(GumbelSampler::new(key, resolved.config, warp).map_err(|e| Fail::usage(e.to_string()))?)
+        } else if resolved.config.seeding().synthid_ngram_len().is_some() {
+            let sampling = o.sampling;
+            let tournament = SynthIdProcessor::new(key, resolved.config).map_err(|e| Fail::usage(e.to_string()))?;
+            let tournament = if sampling.temperature > 0.0 {
+                let warp = Warp { temperature: sampling.temperature, top_k: sampling.top_k, top_p: sampling.top_p };
+                tournament.with_warp(warp).map_err(|e| Fail::usage(e.to_string()))?
+            } else {
+                tournament
+            };
+            Marker::SynthId(tournament)
         } else {
             if key.kind() != wmark_core::KeyKind::V1 {
                 return Err(Fail::usage(format!("the scheme {} needs a wmark key", resolved.config.seeding())));
@@ -358,9 +370,9 @@ fn answer_json(
         watermark: watermark.is_some(),
         key_id: watermark.map(|(_, id)| id),
         scheme: cfg.map(|c| c.seeding().to_string()),
-        // The Gumbel-max schemes have no green list: no γ, no δ.
-        gamma: cfg.filter(|c| !c.seeding().is_gumbel()).map(|c| c.gamma_effective()),
-        delta: cfg.filter(|c| !c.seeding().is_gumbel()).map(|c| c.delta()),
+        // The Gumbel-max schemes and SynthID-Text have no green list: no γ, no δ.
+        gamma: cfg.filter(has_green_list).map(|c| c.gamma_effective()),
+        delta: cfg.filter(has_green_list).map(|c| c.delta()),
         vocab_size: model.vocab_size(),
         max_tokens: o.limits.max_tokens,
         min_tokens: (o.limits.min_tokens > 0).then_some(o.limits.min_tokens),
@@ -379,6 +391,10 @@ fn answer_json(
         spike_entropy: if watermark.is_some() { col(|s| s.spike_entropy) } else { None },
     };
     serde_json::to_value(&answer).expect("answers serialise")
+}
+
+fn has_green_list(c: &wmark_core::Config) -> bool {
+    !c.seeding().is_gumbel() && c.seeding().synthid_ngram_len().is_none()
 }
 
 /// Four decimals are plenty for per-step statistics and keep the data files small.

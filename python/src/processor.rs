@@ -78,6 +78,16 @@ impl PyProcessor {
                 ),
             ));
         }
+        if config.config.seeding().synthid_ngram_len().is_some() {
+            return Err(error(
+                Kind::Config,
+                format!(
+                    "SynthID-Text ({}) reshapes the whole distribution instead of biasing a green list: \
+                     use wmark.SynthIdLogitsProcessor",
+                    config.config.seeding()
+                ),
+            ));
+        }
         check_key_kind(&config.config, &key.key)?;
         let processor =
             Processor::builder().top_k(top_k).mask_cache_bytes(mask_cache_bytes).build(&key.key, config.config);

@@ -96,6 +96,9 @@ struct SynthIdFile {
     sequence: Vec<Sequence>,
     keys: Vec<Keys>,
     generated: Vec<Generated>,
+    /// transformers' processor over decoding steps: checked by wmark-processor's tests.
+    #[allow(dead_code)]
+    step: Vec<toml::Value>,
 }
 
 /// Text that transformers generated with SynthID-Text, scored by its own processor.

@@ -8,7 +8,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::{Device, Tensor};
 use candle_transformers::models::quantized_llama::ModelWeights;
 use tokenizers::Tokenizer;
-use wmark_processor::{GumbelSampler, Processor};
+use wmark_processor::{GumbelSampler, Processor, SynthIdProcessor};
 
 /// The watermark a generation carries: a green-list bias, or Gumbel-max sampling.
 #[derive(Clone, Copy, Debug)]
@@ -18,6 +18,10 @@ pub enum Watermarking<'a> {
     /// Chooses the token by Gumbel-max (the sampler then takes the forced token; a repeated
     /// context is sampled by the sampler alone).
     Gumbel(&'a GumbelSampler),
+    /// SynthID-Text's tournament: replaces the logits by the tournament's log-probabilities
+    /// of the warped logits (the processor must carry the generation's warp, see
+    /// `SynthIdProcessor::with_warp`); the sampler then draws at temperature 1, untruncated.
+    SynthId(&'a SynthIdProcessor),
 }
 
 impl<'a> From<&'a Processor> for Watermarking<'a> {
@@ -38,6 +42,7 @@ impl Watermarking<'_> {
         match self {
             Watermarking::Bias(p) => p.config(),
             Watermarking::Gumbel(g) => g.config(),
+            Watermarking::SynthId(s) => s.config(),
         }
     }
 }
@@ -275,7 +280,18 @@ impl Model {
             Some(Watermarking::Gumbel(g)) => Some(g.create_state(sampling.seed)),
             _ => None,
         };
-        let mut sampler = Sampler::new(sampling);
+        let mut synthid_state = match processor {
+            Some(Watermarking::SynthId(s)) => Some(s.create_state()),
+            _ => None,
+        };
+        // SynthID-Text's processor warps the logits itself (as transformers' warpers run before
+        // it); its output is then drawn from as it is.
+        let mut sampler = match processor {
+            Some(Watermarking::SynthId(_)) if sampling.temperature > 0.0 => {
+                Sampler::new(Sampling { temperature: 1.0, top_k: 0, top_p: 1.0, ..sampling })
+            }
+            _ => Sampler::new(sampling),
+        };
         let mut timings = Timings::default();
         let mut context = prompt_ids.clone();
         let mut ids = Vec::new();
@@ -288,7 +304,7 @@ impl Model {
         let mut raw = Vec::new();
         let z = processor.filter(|_| limits.record).and_then(|p| match p {
             Watermarking::Bias(p) => Some(p),
-            Watermarking::Gumbel(_) => None,
+            Watermarking::Gumbel(_) | Watermarking::SynthId(_) => None,
         });
         let z = z.map(|p| {
             let c = p.config();
@@ -324,6 +340,12 @@ impl Model {
                 (Some(Watermarking::Gumbel(g)), _, Some(state)) => {
                     let t = Instant::now();
                     g.apply(state, &context, &mut logits).map_err(|e| Error::new(e.to_string()))?;
+                    timings.processor += t.elapsed();
+                }
+                (Some(Watermarking::SynthId(s)), _, _) => {
+                    let t = Instant::now();
+                    let state = synthid_state.as_mut().expect("made with the processor");
+                    s.apply(state, &context, &mut logits).map_err(|e| Error::new(e.to_string()))?;
                     timings.processor += t.elapsed();
                 }
                 _ => {}

@@ -99,7 +99,7 @@ impl GumbelState {
 }
 
 /// A warping the sampler can use: a finite temperature above 0, top_p in (0, 1].
-fn check_warp(warp: Warp) -> Result<(), Error> {
+pub(crate) fn check_warp(warp: Warp) -> Result<(), Error> {
     if !(warp.temperature > 0.0 && warp.temperature.is_finite()) {
         return Err(Error::config(format!(
             "Gumbel-max sampling needs a temperature above 0, got {}",
@@ -334,7 +334,7 @@ fn pick_streamed(seed: &wmark_core::Seed, logits: &[f32], temperature: f64) -> O
 
 /// Top-k, then top-p at temperature T, over the finite logits: the kept `(logit, id)`
 /// (after top-p, most likely first, ties by id).
-fn warp<'a>(w: Warp, logits: &[f32], scratch: &'a mut Vec<(f32, u32)>) -> &'a [(f32, u32)] {
+pub(crate) fn warp<'a>(w: Warp, logits: &[f32], scratch: &'a mut Vec<(f32, u32)>) -> &'a [(f32, u32)] {
     scratch.clear();
     scratch.extend(logits.iter().enumerate().filter(|(_, l)| l.is_finite()).map(|(i, &l)| (l, i as u32)));
     let temperature = f64::from(w.temperature);

@@ -33,6 +33,7 @@
 mod error;
 pub mod gumbel;
 mod lru;
+pub mod synthid;
 
 use std::sync::Mutex;
 
@@ -43,6 +44,7 @@ use wmark_core::{Config, Key, Watermark};
 pub use error::Error;
 pub use gumbel::{Choice, GumbelSampler, GumbelState, Warp};
 pub use lru::MAX_ENTRIES as MAX_CACHED_MASKS;
+pub use synthid::{SynthIdProcessor, SynthIdState, SynthIdStep};
 
 /// Keystream bytes generated per step of the streaming (cache-less) exact path. Small
 /// enough to stay in L1 next to the logits it biases.
