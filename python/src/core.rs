@@ -405,6 +405,13 @@ impl PyConfig {
         (!self.is_gumbel() && !self.is_synthid()).then(|| self.config.gamma_effective())
     }
 
+    /// The dedup mode the scheme is tested with unless told otherwise: "tuple" for the green
+    /// lists, "window" for the Gumbel-max schemes and hf-synthid.
+    #[getter]
+    fn default_dedup(&self) -> String {
+        wmark_detect::Dedup::default_for(&self.config).to_string()
+    }
+
     /// `hf-synthid` only: the sampling table's (size, seed, share of ones); None otherwise.
     #[getter]
     fn sampling_table(&self) -> Option<(u32, u64, f64)> {

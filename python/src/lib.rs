@@ -1,8 +1,8 @@
 //! `wmark._wmark`, the native half of the `wmark` Python package (python/wmark/ is the
 //! other). Thin: every function converts its arguments, releases the GIL where there is work,
 //! and calls wmark-core, wmark-processor or wmark-detect. The module tree mirrors the crates:
-//! `Key`, `Config`, `Watermark` (core), `Processor`, `GumbelSampler` and `GumbelState`
-//! (processor), `Detector`, the reports and
+//! `Key`, `Config`, `Watermark` (core), `Processor`, `GumbelSampler`, `GumbelState`,
+//! `SynthIdProcessor` and `SynthIdState` (processor), `Detector`, the reports and
 //! the streaming `Radioactivity` test (detect), and `wmark.stats` (detect's exact tails).
 #![deny(unsafe_code)]
 
@@ -15,6 +15,7 @@ mod processor;
 mod radioactive;
 mod report;
 mod spark;
+mod synthid;
 
 use pyo3::prelude::*;
 
@@ -51,6 +52,8 @@ fn _wmark(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<processor::PyProcessor>()?;
     m.add_class::<gumbel::PyGumbelSampler>()?;
     m.add_class::<gumbel::PyGumbelState>()?;
+    m.add_class::<synthid::PySynthIdProcessor>()?;
+    m.add_class::<synthid::PySynthIdState>()?;
     m.add_class::<detect::PyDetector>()?;
     m.add_class::<report::PyReport>()?;
     m.add_class::<report::PyRadioactivityReport>()?;

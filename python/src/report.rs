@@ -119,8 +119,11 @@ report_class! {
     tokens: u64,
     scored: u64,
     green: u64,
-    /// The Gumbel-max schemes only: the sum of the scored tokens' scores.
+    /// The Gumbel-max schemes only: the sum of the scored tokens' scores (for hf-synthid,
+    /// the number of g-values equal to 1).
     score: Option<f64>,
+    /// hf-synthid only: the mean g-value score.
+    mean_score: Option<f64>,
     p_value: f64,
     log10_p: f64,
     z: Option<f64>,

@@ -91,6 +91,10 @@ class Cli:
             # No green list: no --gamma or --delta; the dual key's weight instead.
             alpha = [] if config.alpha is None else ["--vllm-alpha", repr(config.alpha)]
             return ["--scheme", config.scheme, *alpha, "--vocab-size", str(config.vocab_size)]
+        if config.sampling_table is not None:  # SynthID-Text: no green list; its sampling table
+            size, seed, _ = config.sampling_table
+            return ["--scheme", config.scheme, "--sampling-table-size", str(size), "--sampling-table-seed", str(seed),
+                    "--vocab-size", str(config.vocab_size)]
         if config.greenlist_ratio is not None:  # Hugging Face's: the ratio as given, no bias
             return ["--scheme", config.scheme, "--gamma", repr(config.greenlist_ratio), "--vocab-size", str(config.vocab_size)]
         return [

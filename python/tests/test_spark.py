@@ -194,6 +194,21 @@ def test_radioactive_and_detect_on_hugging_face_kgw(spark: Any, cli: Cli) -> Non
         assert got == want
 
 
+def test_radioactive_and_detect_on_synthid(spark: Any, cli: Cli) -> None:
+    answers = synthetic_corpus(40, 40, 1_000, seed=22)
+    key = cli.key_file(wmark.Key.from_synthid([654, 400, 836, 123, 340, 443, 597, 160, 57]), "synthid.key")
+    config = wmark.Config("hf-synthid:3", vocab_size=1_000, sampling_table_seed=5)
+    assert spark_radioactive(spark, [key], config, answers) == cli_radioactive(cli, [key], config, answers)
+    out = cli.run(["detect", "--key", str(key), *cli.scheme_args(config), "--ids", "--json",
+                   str(cli.write_lines("synthid.jsonl", answers))], ok_codes=(0, 1))
+    want = [json.loads(line) for line in out.splitlines()]
+    rows = wspark.detect(ids_frame(spark, answers, 3), "doc", config, str(key), key_transport="broadcast").collect()
+    got = [json.loads(r["wmark_report"]) for r in rows]
+    for w in want:
+        w.pop("source")
+    assert got == want and all("mean_score" in g for g in got if g["scored"] > 0)
+
+
 def synthetic_corpus(n_answers: int, length: int, vocab: int, seed: int) -> List[List[int]]:
     """Answers of a repetitive 'student': Zipf-distributed tokens, with every fourth answer
     partly copied from an earlier one (repeats across answers and partitions)."""

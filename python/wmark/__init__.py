@@ -5,7 +5,9 @@ module ``wmark._wmark`` does the work, with the GIL released; this package adds 
 Face and vLLM call shapes and torch support. Green lists bias logits
 (``WatermarkLogitsProcessor``); the distortion-free Gumbel-max schemes (``gumbel:h``, and
 vLLM's ``vllm-gumbel:w`` and ``vllm-dual-key-gumbel:w`` with a ``Key.from_vllm`` key) choose
-the token (``GumbelSampler``, ``GumbelLogitsProcessor``); ``Detector`` tests both.
+the token (``GumbelSampler``, ``GumbelLogitsProcessor``); Hugging Face's SynthID-Text
+(``hf-synthid:n`` with a ``Key.from_synthid`` key) reshapes the distribution by tournament
+(``SynthIdProcessor``, ``SynthIdLogitsProcessor``); ``Detector`` tests them all.
 
 >>> import numpy as np, wmark
 >>> key = wmark.Key.from_bytes(bytes(range(32)))
@@ -17,7 +19,12 @@ True
 """
 
 from wmark import stats
-from wmark._processor import GumbelLogitsProcessor, RequestLogitsProcessor, WatermarkLogitsProcessor
+from wmark._processor import (
+    GumbelLogitsProcessor,
+    RequestLogitsProcessor,
+    SynthIdLogitsProcessor,
+    WatermarkLogitsProcessor,
+)
 from wmark._wmark import (
     DEFAULT_ALPHA,
     DEFAULT_TOP_K,
@@ -42,6 +49,8 @@ from wmark._wmark import (
     RadioactivityReport,
     RandomSourceError,
     Report,
+    SynthIdProcessor,
+    SynthIdState,
     TokenizerError,
     VocabMismatchError,
     Watermark,
@@ -78,6 +87,9 @@ __all__ = [
     "RandomSourceError",
     "Report",
     "RequestLogitsProcessor",
+    "SynthIdLogitsProcessor",
+    "SynthIdProcessor",
+    "SynthIdState",
     "TokenizerError",
     "VocabMismatchError",
     "Watermark",

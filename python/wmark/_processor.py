@@ -1,5 +1,6 @@
-"""The Hugging Face and vLLM call shapes of the logits processor, and the Hugging Face shape
-of the Gumbel-max sampler (``GumbelLogitsProcessor``).
+"""The Hugging Face and vLLM call shapes of the logits processor, and the Hugging Face shapes
+of the Gumbel-max sampler (``GumbelLogitsProcessor``) and of SynthID-Text's tournament
+(``SynthIdLogitsProcessor``).
 
 The work is ``wmark._wmark.Processor.apply`` (a batch) and ``apply_row`` (one row), and
 ``GumbelSampler.apply`` / ``choose`` (one row), in Rust with the GIL released. This module
@@ -23,7 +24,17 @@ from typing import Any, List
 
 import numpy as np
 
-from wmark._wmark import BatchShapeError, Config, GumbelSampler, GumbelState, InputError, Key, Processor
+from wmark._wmark import (
+    BatchShapeError,
+    Config,
+    GumbelSampler,
+    GumbelState,
+    InputError,
+    Key,
+    Processor,
+    SynthIdProcessor,
+    SynthIdState,
+)
 
 
 def _is_torch(x: Any) -> bool:
@@ -326,3 +337,113 @@ def _force(sampler: GumbelSampler, states: List[GumbelState], ids: Any, scores: 
     for r, state in enumerate(states):
         sampler.apply(state, ids[r], arr[r])
     return arr
+
+
+class SynthIdLogitsProcessor:
+    """A Hugging Face ``LogitsProcessor`` for SynthID-Text (``hf-synthid:n``):
+    ``processor(input_ids, scores) -> scores``, as transformers'
+    ``SynthIDTextWatermarkLogitsProcessor`` computes them (the tournament's log-probabilities,
+    in float32; a context used within the last ``context_history_size`` steps of a row leaves
+    that row unchanged). Put it after the warpers (temperature, top-k, top-p), as
+    transformers does; ``generate`` then samples from its output.
+
+    One ``SynthIdState`` is kept per batch row. A new generation is detected, and the states
+    start over, when the batch size changes (new states) or when a row's length is not its
+    previous length + 1 (that row's state is reset); call ``reset()`` between generations to
+    be sure. The context of each step is the ids generated so far (0 before the first), never
+    the prompt, as in transformers.
+
+    The scores are changed in place when they are a writable float32 numpy array or a CPU
+    float32 torch tensor; other dtypes and devices are computed on a float32 copy and written
+    back in their own dtype and device; anything else is returned as a new float32 numpy
+    array. Not thread-safe: one processor per generation loop (the ``SynthIdProcessor`` may be
+    shared).
+    """
+
+    def __init__(self, processor: SynthIdProcessor) -> None:
+        if not isinstance(processor, SynthIdProcessor):
+            raise TypeError(f"expected a wmark.SynthIdProcessor, got {type(processor).__name__}")
+        self._processor = processor
+        self._states: List[SynthIdState] = []
+        self._lengths: List[int] = []
+
+    @classmethod
+    def from_key(cls, config: Config, key: Key, context_history_size: int = 1024) -> "SynthIdLogitsProcessor":
+        """The processor of ``key`` under ``config``."""
+        return cls(SynthIdProcessor(config, key, context_history_size=context_history_size))
+
+    @property
+    def processor(self) -> SynthIdProcessor:
+        return self._processor
+
+    @property
+    def config(self) -> Config:
+        return self._processor.config
+
+    @property
+    def key_id(self) -> str:
+        return self._processor.key_id
+
+    def reset(self) -> None:
+        """Starts over: the next call begins a new generation (whatever its shape)."""
+        self._states = []
+        self._lengths = []
+
+    def _prepare(self, rows: int, length: int) -> None:
+        if rows != len(self._states):
+            self._states = [self._processor.create_state() for _ in range(rows)]
+            self._lengths = [length] * rows
+            return
+        for r in range(rows):
+            if length != self._lengths[r] + 1:
+                self._states[r].reset()
+            self._lengths[r] = length
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        ids = _ids_2d(input_ids)
+        if ids.ndim != 2:
+            raise InputError(f"input_ids must be 2-D (batch x sequence), got {ids.ndim} dimension(s)")
+        ndim = scores.ndim if hasattr(scores, "ndim") else np.ndim(scores)
+        if ndim != 2:
+            raise InputError(f"scores must be 2-D (batch x vocab_size), got {ndim} dimension(s)")
+        rows = int(scores.shape[0]) if hasattr(scores, "shape") else len(scores)
+        if rows != ids.shape[0]:
+            raise BatchShapeError(f"the batch has {rows} logits rows but {ids.shape[0]} contexts")
+        self._prepare(rows, int(ids.shape[1]))
+        apply = self._processor.apply
+        if isinstance(scores, np.ndarray):
+            if not np.issubdtype(scores.dtype, np.floating):
+                raise InputError(f"scores must be a floating-point array, got dtype {scores.dtype}")
+            if scores.dtype == np.float32 and scores.flags.writeable:
+                for r, state in enumerate(self._states):
+                    apply(state, ids[r], scores[r])
+                return scores
+            out = scores if scores.flags.writeable else scores.copy()
+            work = out.astype(np.float32)
+            for r, state in enumerate(self._states):
+                apply(state, ids[r], work[r])
+            out[...] = work
+            return out
+        if _is_torch(scores):
+            import torch  # type: ignore[import-not-found]
+
+            if not scores.is_floating_point():
+                raise InputError(f"scores must be a floating-point tensor, got {scores.dtype}")
+            if scores.device.type == "cpu" and scores.dtype == torch.float32:
+                view = scores.detach().numpy()  # the same memory: changed in place
+                for r, state in enumerate(self._states):
+                    apply(state, ids[r], view[r])
+                return scores
+            work = scores.detach().to(device="cpu", dtype=torch.float32).numpy().copy()
+            for r, state in enumerate(self._states):
+                apply(state, ids[r], work[r])
+            with torch.no_grad():
+                scores.copy_(torch.from_numpy(work).to(device=scores.device, dtype=scores.dtype))
+            return scores
+        arr = np.array(scores, dtype=np.float32)
+        for r, state in enumerate(self._states):
+            apply(state, ids[r], arr[r])
+        return arr
+
+    def __repr__(self) -> str:
+        return f"SynthIdLogitsProcessor({self._processor!r})"

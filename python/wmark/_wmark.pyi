@@ -4,7 +4,21 @@ checks them against the compiled module: every name, every method and every para
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, List, Literal, Optional, Sequence, SupportsIndex, TypedDict, Union, final, overload
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    SupportsIndex,
+    Tuple,
+    TypedDict,
+    Union,
+    final,
+    overload,
+)
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +44,8 @@ __all__ = [
     "Processor",
     "GumbelSampler",
     "GumbelState",
+    "SynthIdProcessor",
+    "SynthIdState",
     "Detector",
     "Report",
     "RadioactivityReport",
@@ -75,8 +91,8 @@ class InputError(WmarkError, ValueError): ...
 @final
 class Key:
     """A watermark secret: 256 bits (kind "v1", wmark's schemes) or a vLLM deployment's
-    64-bit key (kind "vllm") or a Hugging Face hashing key (kind "hf"); ``repr`` shows only
-    its public id."""
+    64-bit key (kind "vllm") or a Hugging Face hashing key (kind "hf") or SynthID-Text layer
+    keys (kind "synthid"); ``repr`` shows only its public id."""
 
     @staticmethod
     def generate() -> Key: ...
@@ -87,6 +103,10 @@ class Key:
     @staticmethod
     def from_hf(hashing_key: SupportsIndex) -> Key: ...
     @staticmethod
+    def from_synthid(keys: Iterable[SupportsIndex]) -> Key: ...
+    @staticmethod
+    def generate_synthid(layers: int = 30) -> Key: ...
+    @staticmethod
     def load(path: _Path) -> Key: ...
     @staticmethod
     def from_bytes(data: bytes) -> Key: ...
@@ -95,7 +115,7 @@ class Key:
     @property
     def id(self) -> str: ...
     @property
-    def kind(self) -> Literal["v1", "vllm", "hf"]: ...
+    def kind(self) -> Literal["v1", "vllm", "hf", "synthid"]: ...
     def __eq__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
 
@@ -107,10 +127,19 @@ class Config:
     their getters (and ``green_threshold``) are None; ``alpha`` is for the dual key only.
     The Hugging Face schemes (``hf-lefthash:w``, ``hf-selfhash:w``) take ``gamma`` as
     transformers' ``greenlist_ratio`` (``greenlist_ratio`` gives it back; ``gamma`` is the exact
-    share of green ids) and are detected only."""
+    share of green ids) and are detected only. ``hf-synthid:n`` (SynthID-Text) has no gamma or
+    delta either; it takes ``sampling_table_size`` and ``sampling_table_seed``."""
 
     def __init__(
-        self, scheme: str = "lefthash", gamma: float = 0.25, delta: float = 2.0, *, vocab_size: int, alpha: Optional[float] = None
+        self,
+        scheme: str = "lefthash",
+        gamma: float = 0.25,
+        delta: float = 2.0,
+        *,
+        vocab_size: int,
+        alpha: Optional[float] = None,
+        sampling_table_size: Optional[int] = None,
+        sampling_table_seed: Optional[SupportsIndex] = None,
     ) -> None: ...
     @property
     def scheme(self) -> str: ...
@@ -127,11 +156,15 @@ class Config:
     @property
     def greenlist_ratio(self) -> Optional[float]: ...
     @property
+    def sampling_table(self) -> Optional[Tuple[int, int, float]]: ...
+    @property
+    def default_dedup(self) -> str: ...
+    @property
     def vocab_size(self) -> int: ...
     @property
     def context_len(self) -> int: ...
     @property
-    def key_kind(self) -> Literal["v1", "vllm", "hf"]: ...
+    def key_kind(self) -> Literal["v1", "vllm", "hf", "synthid"]: ...
     def __eq__(self, other: object) -> bool: ...
 
 @final
@@ -191,6 +224,26 @@ class GumbelSampler:
     def choose(self, state: GumbelState, context: _Ids, logits: npt.ArrayLike) -> Optional[int]: ...
     def apply(self, state: GumbelState, context: _Ids, logits: npt.NDArray[np.float32]) -> Optional[int]: ...
 
+@final
+class SynthIdState:
+    """The state of one sequence of a wmark.SynthIdProcessor."""
+
+    def reset(self) -> None: ...
+
+@final
+class SynthIdProcessor:
+    """SynthID-Text's tournament for one key (see wmark.SynthIdLogitsProcessor)."""
+
+    def __init__(self, config: Config, key: Key, *, context_history_size: int = 1024) -> None: ...
+    @property
+    def config(self) -> Config: ...
+    @property
+    def key_id(self) -> str: ...
+    @property
+    def context_history_size(self) -> int: ...
+    def create_state(self) -> SynthIdState: ...
+    def apply(self, state: SynthIdState, context: _Ids, logits: npt.NDArray[np.float32]) -> str: ...
+
 class _Span(TypedDict):
     token_start: int
     token_end: int
@@ -235,6 +288,8 @@ class Report:
     def green(self) -> int: ...
     @property
     def score(self) -> Optional[float]: ...
+    @property
+    def mean_score(self) -> Optional[float]: ...
     @property
     def p_value(self) -> float: ...
     @property

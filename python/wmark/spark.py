@@ -108,6 +108,8 @@ def _config_spec(config: Any) -> Dict[str, Any]:
         spec["delta"] = float(config.delta)
     if config.alpha is not None:
         spec["alpha"] = config.alpha
+    if config.sampling_table is not None:  # hf-synthid
+        spec["sampling_table_size"], spec["sampling_table_seed"] = config.sampling_table[0], config.sampling_table[1]
     return spec
 
 
@@ -477,7 +479,8 @@ def radioactive(
     (the DataFrame's order). `prompts_df`: contexts seen there are not scored in the answers
     (``--prompts``). `teacher_df`: the provider's own watermarked texts; only answer tuples
     whose context occurs there are scored (``--filter``). Their columns default to `column`.
-    `dedup` defaults to the scheme's (``tuple``; ``window`` for the Gumbel-max schemes).
+    `dedup` defaults to the scheme's (``tuple``; ``window`` for the Gumbel-max schemes and
+    ``hf-synthid``).
 
     Bad rows are left out, counted, and listed under ``"rejected"`` (see the module
     documentation); with no bad row the dict is exactly the command line's.
@@ -488,7 +491,7 @@ def radioactive(
     spark = answers_df.sparkSession
     spec = _detector_spec(spark, config, key_path, key_transport, tokenizer, dedup, alpha, bos_id, normalize)
     cfg = wmark.Config(**spec["config"])
-    mode = dedup if dedup is not None else ("window" if cfg.is_gumbel else "tuple")
+    mode = dedup if dedup is not None else cfg.default_dedup
     if mode not in ("none", "window", "tuple"):
         raise wmark.ConfigError(f"unknown dedup mode {mode!r}; expected none, window or tuple")
     n_keys = len(spec["key_ids"])
