@@ -1,6 +1,8 @@
 //! Key files and the scheme configuration.
 
-use wmark_core::{Config, Key, Seeding, HF_KEY_FILE_PREFIX, KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX};
+use wmark_core::{
+    Config, Key, Seeding, HF_KEY_FILE_PREFIX, KEY_FILE_PREFIX, SYNTHID_KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX,
+};
 use wmark_detect::Dedup;
 
 use crate::Input;
@@ -34,9 +36,10 @@ pub fn key_file(data: &[u8]) {
     }
     // Any key's file parses back to it.
     let mut input = Input::new(data);
-    let key = match input.u8() % 4 {
+    let key = match input.u8() % 5 {
         0 | 1 => Key::from_bytes(input.bytes()),
         2 => Key::from_vllm(input.u64()),
+        3 => crate::synthid_key(&mut input),
         _ => Key::from_hf(if input.bool() { i128::from(input.u64()) } else { i128::from(input.u64() as i64) })
             .expect("a hashing key in range"),
     };
@@ -45,6 +48,7 @@ pub fn key_file(data: &[u8]) {
         file.starts_with(KEY_FILE_PREFIX)
             || file.starts_with(VLLM_KEY_FILE_PREFIX)
             || file.starts_with(HF_KEY_FILE_PREFIX)
+            || file.starts_with(SYNTHID_KEY_FILE_PREFIX)
     );
     assert_eq!(Key::parse_file(&file), Ok(key));
 }

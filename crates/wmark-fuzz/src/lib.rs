@@ -22,7 +22,7 @@ mod text;
 
 pub use input::Input;
 pub use keys::{key_file, scheme_config};
-pub use logits::{gumbel_sampler, processor};
+pub use logits::{gumbel_sampler, processor, synthid_processor};
 pub use scoring::{detect_ids, radioactive, window_scan};
 pub use text::{detect_text, normalize};
 
@@ -46,6 +46,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "radioactive", run: radioactive },
     Target { name: "processor", run: processor },
     Target { name: "gumbel_sampler", run: gumbel_sampler },
+    Target { name: "synthid_processor", run: synthid_processor },
 ];
 
 /// The scheme names the scoring targets choose from; `h` and `w` are filled in from the
@@ -61,6 +62,7 @@ const SCHEMES: &[&str] = &[
     "vllm-dual-key-gumbel",
     "hf-lefthash",
     "hf-selfhash",
+    "hf-synthid",
 ];
 
 /// A valid seeding rule from the input: one of [`SCHEMES`], with a small `h` (1 to 8) or
@@ -70,6 +72,7 @@ fn seeding(input: &mut Input<'_>) -> wmark_core::Seeding {
     let n = input.u8();
     let text = match name {
         "unigram" | "lefthash" => name.to_string(),
+        "hf-synthid" => format!("{name}:{}", 2 + n % 7),
         n_name if n_name.starts_with("vllm-") && n >= 250 => {
             format!("{name}:{}", 1 + usize::from(n) * 4 % wmark_core::MAX_VLLM_WIDTH)
         }
@@ -87,8 +90,20 @@ fn key_for(seeding: wmark_core::Seeding, input: &mut Input<'_>) -> wmark_core::K
             let k = if input.bool() { i128::from(input.u64()) } else { i128::from(input.u64() as i64) };
             wmark_core::Key::from_hf(k).expect("a hashing key in range")
         }
+        // Keys tested together need as many layers each: the n-gram length's number.
+        wmark_core::KeyKind::SynthId => {
+            let layers = seeding.synthid_ngram_len().expect("hf-synthid");
+            let keys: Vec<i64> = (0..layers).map(|_| input.u64() as i64).collect();
+            wmark_core::Key::from_synthid(&keys).expect("2 to 8 layers")
+        }
         _ => wmark_core::Key::from_bytes([input.u8(); 32]),
     }
+}
+
+/// SynthID-Text layer keys from the input: 1 to 8 of them, any signed 64-bit values.
+fn synthid_key(input: &mut Input<'_>) -> wmark_core::Key {
+    let layers: Vec<i64> = (0..1 + input.below(8)).map(|_| input.u64() as i64).collect();
+    wmark_core::Key::from_synthid(&layers).expect("1 to 8 layers")
 }
 
 /// A configuration for `seeding` with a vocabulary from the input: usually small, sometimes
@@ -100,7 +115,13 @@ fn config_for(seeding: wmark_core::Seeding, input: &mut Input<'_>) -> wmark_core
         2 => u32::from(input.u16()).max(1),
         b => u32::from(b),
     };
-    if seeding.is_gumbel() {
+    if seeding.synthid_ngram_len().is_some() {
+        // Any table size and seed; one that holds a single value is refused, then the default.
+        let size = if input.bool() { 1 + u32::from(input.u16()) } else { wmark_core::DEFAULT_SYNTHID_TABLE_SIZE };
+        wmark_core::Config::synthid(seeding, vocab, size, u64::from(input.u32()))
+            .or_else(|_| wmark_core::Config::synthid(seeding, vocab, wmark_core::DEFAULT_SYNTHID_TABLE_SIZE, 0))
+            .expect("a valid SynthID config")
+    } else if seeding.is_gumbel() {
         let config = wmark_core::Config::gumbel(seeding, vocab).expect("a valid Gumbel config");
         let alpha = f64::from(input.u8()) / 255.0;
         config.with_alpha(alpha).expect("alpha in [0, 1]")

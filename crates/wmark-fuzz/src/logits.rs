@@ -3,7 +3,7 @@
 use ndarray::Array2;
 use wmark_core::philox::{Philox, NO_TOKEN};
 use wmark_core::{Config, Key, Seeding, Watermark};
-use wmark_processor::{BatchCache, Choice, GumbelSampler, Outcome, Processor, Warp};
+use wmark_processor::{BatchCache, Choice, GumbelSampler, Outcome, Processor, SynthIdProcessor, SynthIdStep, Warp};
 
 use crate::{ids, Input};
 
@@ -259,4 +259,98 @@ fn check_untruncated_choice(
         }
         _ => {}
     }
+}
+
+/// SynthID-Text's tournament (`SynthIdProcessor::apply`, with and without a warp) over a few
+/// steps of one sequence, on rows holding NaN, ±∞, the largest and smallest floats and any
+/// bit pattern, for any vocabulary size and number of layers (rows of the wrong length too).
+///
+/// * A row of the wrong length is an error and is left unchanged.
+/// * A step whose context was used within the history, or without any finite or +∞ logit,
+///   leaves the row unchanged (bit for bit, NaN included).
+/// * Otherwise every output is finite (a probability of 0 is `f32::MIN`), the outputs are the
+///   log-probabilities of a distribution (their exponentials sum to 1 within 10⁻³), NaN and
+///   −∞ inputs get probability 0, and with a top-k warp at most k ids keep a chance.
+/// * A step that does not come one id after the previous one is refused.
+pub fn synthid_processor(data: &[u8]) {
+    let mut input = Input::new(data);
+    let n = 2 + input.below(5);
+    let vocab = 1 + u32::from(input.u16() % 1500);
+    let size = if input.bool() { 1 + u32::from(input.u16()) } else { wmark_core::DEFAULT_SYNTHID_TABLE_SIZE };
+    let Ok(config) = Config::synthid(Seeding::HfSynthId(n), vocab, size, u64::from(input.u32())) else {
+        return; // a table of one value: refused, as scheme_config checks
+    };
+    let key = crate::synthid_key(&mut input);
+    let history = input.below(6);
+    let base = SynthIdProcessor::with_context_history(&key, config, history).expect("a SynthID processor");
+    let warp = (input.u8() < 96).then(|| Warp {
+        temperature: if input.u8() < 16 { input.f32() } else { f32::from(input.u8().max(1)) / 64.0 },
+        top_k: input.below(6),
+        top_p: if input.u8() < 16 { input.f32() } else { f32::from(input.u8().max(1)) / 255.0 },
+    });
+    let processor = match warp {
+        None => base,
+        Some(w) => match base.with_warp(w) {
+            Ok(p) => p,
+            Err(e) => {
+                let valid = w.temperature > 0.0 && w.temperature.is_finite() && w.top_p > 0.0 && w.top_p <= 1.0;
+                assert!(e.is_config() && !valid, "{e}");
+                return;
+            }
+        },
+    };
+    let mut state = processor.create_state();
+    let prompt = input.below(4);
+    let mut context = ids(&mut input, prompt, vocab, false);
+    let mut stepped = false;
+    for _ in 0..1 + input.below(6) {
+        let len = if input.u8() == 0 { input.below(4) } else { vocab as usize };
+        let mut row: Vec<f32> = (0..len).map(|_| input.f32()).collect();
+        let original = row.clone();
+        let result = processor.apply(&mut state, &context, &mut row);
+        if len != vocab as usize {
+            assert!(result.expect_err("a row of the wrong length").is_logits_length());
+            assert!(bits_equal(&row, &original), "a refused row is left unchanged");
+            continue;
+        }
+        let step = result.expect("a step");
+        stepped = true;
+        let candidate = |l: f32| l.is_finite() || l == f32::INFINITY;
+        match step {
+            SynthIdStep::Applied => {
+                assert!(row.iter().all(|l| l.is_finite()), "every output is finite");
+                let total: f64 = row.iter().map(|&l| f64::from(l).exp()).sum();
+                assert!((total - 1.0).abs() < 1e-3, "the outputs are log-probabilities (sum {total})");
+                for (i, (&o, &l)) in row.iter().zip(&original).enumerate() {
+                    if !candidate(l) {
+                        assert_eq!(o, f32::MIN, "id {i}: input {l} has no chance");
+                    }
+                }
+                if let Some(w) = warp.filter(|w| w.top_k > 0) {
+                    assert!(row.iter().filter(|&&o| o > f32::MIN).count() <= w.top_k, "top-{} keeps more", w.top_k);
+                }
+            }
+            SynthIdStep::RepeatedContext if warp.is_none() => {
+                assert!(bits_equal(&row, &original), "a repeated context leaves the row unchanged")
+            }
+            SynthIdStep::RepeatedContext => assert!(history > 0, "no history, no repeat"),
+            SynthIdStep::NoCandidate => assert!(!original.iter().any(|&l| candidate(l)) || warp.is_some()),
+        }
+        if step == SynthIdStep::RepeatedContext {
+            assert!(history > 0, "no history, no repeat");
+        }
+        // The next id: any id, from the input.
+        context.push(input.u32() % vocab);
+    }
+    let mut row = vec![0.0f32; vocab as usize];
+    if stepped {
+        // The context of the step just taken again.
+        let stale = context.len() - 1;
+        let err = processor.apply(&mut state, &context[..stale], &mut row).expect_err("a step out of order");
+        assert!(err.is_config(), "{err}");
+    }
+}
+
+fn bits_equal(a: &[f32], b: &[f32]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
 }

@@ -160,6 +160,8 @@ pub fn detect_text(data: &[u8]) {
 
     let config = if seeding.is_gumbel() {
         Config::gumbel(seeding, 300).expect("config")
+    } else if seeding.synthid_ngram_len().is_some() {
+        Config::synthid(seeding, 300, wmark_core::DEFAULT_SYNTHID_TABLE_SIZE, 0).expect("config")
     } else {
         Config::new(seeding, 0.25, 2.0, 300).expect("config")
     };
