@@ -138,3 +138,49 @@ fn the_null_tail_is_the_binomial_over_layers_and_keys_of_other_depths_are_refuse
     let err = Detector::new(&[Key::from_hf(5).unwrap()], config, Options::default()).unwrap_err().to_string();
     assert!(err.contains("SynthID-Text key"), "{err}");
 }
+
+/// Text wmark generated with its own tournament (`fixtures/vectors/hf-synthid-wmark.toml`,
+/// written by `scripts/hf-synthid-check`), as transformers' own code scored it.
+#[derive(Deserialize)]
+struct WmarkFile {
+    ngram_len: usize,
+    keys: Vec<i64>,
+    sampling_table_size: u32,
+    sampling_table_seed: u64,
+    vocab_size: u32,
+    answer: Vec<Answer>,
+}
+
+#[derive(Deserialize)]
+struct Answer {
+    name: String,
+    watermarked: bool,
+    ids: Vec<u32>,
+    g_sum: u64,
+    mask_count: u64,
+    mean_score: f64,
+    wmark_log10_p: f64,
+}
+
+#[test]
+fn transformers_scores_text_wmark_generated_as_wmark_does() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/vectors/hf-synthid-wmark.toml");
+    let file: WmarkFile = toml::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("valid fixture");
+    let seed = file.sampling_table_seed.to_string();
+    let det = detector(file.ngram_len, &file.keys, file.sampling_table_size, &seed, file.vocab_size, Dedup::Window);
+    let (mut marked, mut controls) = (0, 0);
+    for a in &file.answer {
+        let report = det.detect_ids(&a.ids, 0).unwrap();
+        assert_eq!((report.scored, report.score), (a.mask_count, Some(a.g_sum as f64)), "{}", a.name);
+        assert!((report.mean_score.unwrap() - a.mean_score).abs() <= 1e-12, "{}", a.name);
+        assert_eq!(report.log10_p, a.wmark_log10_p, "{}", a.name);
+        if a.watermarked {
+            assert!(a.mean_score > 0.55 && report.verdict == Verdict::Watermarked, "{}: {}", a.name, a.mean_score);
+            marked += 1;
+        } else {
+            assert!(report.log10_p > -6.0, "{}", a.name);
+            controls += 1;
+        }
+    }
+    assert!(marked >= 6 && controls >= 6);
+}
