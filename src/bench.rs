@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use ndarray::Array2;
 use wmark_core::{Config, Key, Seeding};
-use wmark_processor::{BatchCache, Choice, GumbelSampler, GumbelState, Processor, Warp};
+use wmark_processor::{
+    BatchCache, Choice, GumbelSampler, GumbelState, Processor, SynthIdProcessor, SynthIdState, SynthIdStep, Warp,
+};
 
 /// The vocabulary sizes measured: Llama 2 / Mistral, Llama 3, Qwen 2, Gemma 3.
 pub const VOCABS: [u32; 4] = [32_000, 128_256, 151_936, 262_144];
@@ -16,6 +18,11 @@ pub const SCHEMES: [Seeding; 4] = [Seeding::LeftHash, Seeding::MinHash(4), Seedi
 /// Gumbel-max schemes measured (batch 1): the sampler's choice, on logits shaped like a
 /// model's (Zipf: `10 − 2.5·ln(1 + rank)`, about 30 nats from best to worst).
 pub const GUMBEL_SCHEMES: [Seeding; 2] = [Seeding::Gumbel(4), Seeding::VllmGumbel(4)];
+/// SynthID-Text measured (batch 1, exact mode): transformers' tournament with the paper's 30
+/// layers and `ngram_len` 5, on the same model-shaped logits.
+pub const SYNTHID_SCHEME: Seeding = Seeding::HfSynthId(5);
+/// The tournament layers of the SynthID-Text workload.
+pub const SYNTHID_LAYERS: usize = 30;
 /// Finite logits per row in candidate mode.
 pub const FINITE: usize = 50;
 
@@ -49,6 +56,8 @@ pub struct Workload {
     processor: Processor,
     /// For the Gumbel-max schemes: the sampler and the state of the one row.
     gumbel: Option<(GumbelSampler, GumbelState)>,
+    /// For SynthID-Text: the processor, its state and the row it transforms each step.
+    synthid: Option<(SynthIdProcessor, SynthIdState, Vec<f32>)>,
     mode: Mode,
     caches: BatchCache,
     logits: Array2<f32>,
@@ -60,7 +69,8 @@ impl Workload {
     /// Builds the processor, the logits rows and the caches (warmed for [`Mode::ExactWarm`]).
     pub fn new(seeding: Seeding, vocab: u32, batch: usize, mode: Mode) -> Workload {
         let key = Key::from_bytes([0x42; 32]);
-        let green = if seeding.is_gumbel() { Seeding::LeftHash } else { seeding };
+        let synthid_scheme = seeding.synthid_ngram_len().is_some();
+        let green = if seeding.is_gumbel() || synthid_scheme { Seeding::LeftHash } else { seeding };
         let config = Config::new(green, 0.25, 2.0, vocab).expect("valid benchmark config");
         let cache_bytes = if mode == Mode::ExactWarm { 64 << 20 } else { 0 };
         let processor = Processor::builder().mask_cache_bytes(cache_bytes).build(&key, config);
@@ -71,16 +81,27 @@ impl Workload {
             let state = sampler.create_state(0);
             (sampler, state)
         });
+        let synthid = synthid_scheme.then(|| {
+            let layers: Vec<i64> = (0..SYNTHID_LAYERS as i64).map(|i| 0x2545_f491 * (i + 1)).collect();
+            let config = Config::synthid(seeding, vocab, wmark_core::DEFAULT_SYNTHID_TABLE_SIZE, 0)
+                .expect("valid benchmark config");
+            let processor = SynthIdProcessor::new(&Key::from_synthid(&layers).expect("30 layers"), config)
+                .expect("valid benchmark processor");
+            let state = processor.create_state();
+            (processor, state, Vec::new())
+        });
+        let modelled = gumbel.is_some() || synthid.is_some();
         let v = vocab as usize;
         let stride = v / FINITE;
         let logits = Array2::from_shape_fn((batch, v), |(r, c)| match mode {
             Mode::Finite if c % stride != r % stride => f32::NEG_INFINITY,
             // A model's spread: the rank of id c is a fixed permutation of the ids.
-            _ if gumbel.is_some() => 10.0 - 2.5 * ((c as u64 * 2_654_435_761 % vocab as u64) as f32 + 1.0).ln(),
+            _ if modelled => 10.0 - 2.5 * ((c as u64 * 2_654_435_761 % vocab as u64) as f32 + 1.0).ln(),
             _ => ((c as u64 * 2_654_435_761 + r as u64) % 10_007) as f32 / 1_000.0,
         });
         let contexts = (0..batch as u32).map(|r| [r, 1_000 + r, 2_000 + r, 3_000 + r]).collect();
-        let mut w = Workload { processor, gumbel, mode, caches: BatchCache::new(), logits, contexts, counter: 0 };
+        let mut w =
+            Workload { processor, gumbel, synthid, mode, caches: BatchCache::new(), logits, contexts, counter: 0 };
         if mode == Mode::ExactWarm {
             w.step();
         }
@@ -109,6 +130,15 @@ impl Workload {
             assert!(matches!(choice, Ok(Choice::Token(_))), "the benchmark row has candidates");
             return;
         }
+        if let Some((processor, state, row)) = &mut self.synthid {
+            // A new sequence per step (no context is a repeat), on a fresh copy of the row.
+            state.reset();
+            row.clear();
+            row.extend_from_slice(self.logits.row(0).as_slice().expect("contiguous rows"));
+            let step = processor.apply(state, &self.contexts[0], row);
+            assert!(matches!(step, Ok(SynthIdStep::Applied)), "the benchmark row has candidates");
+            return;
+        }
         let refs: Vec<&[u32]> = self.contexts.iter().map(|c| &c[..]).collect();
         let result = match self.mode {
             Mode::Finite => self.processor.apply_batch_finite(&mut self.caches, &refs, self.logits.view_mut()),
@@ -135,6 +165,7 @@ pub fn plan() -> Vec<(Option<Seeding>, u32, usize, Mode)> {
                         out.push((Some(s), vocab, batch, mode));
                     }
                 }
+                out.push((Some(SYNTHID_SCHEME), vocab, batch, Mode::ExactCold));
             }
         }
     }
@@ -279,8 +310,9 @@ fn median3(mut f: impl FnMut()) -> Duration {
 /// The detector's rows: ids through the scorer (tuple dedup, one key, `lefthash`, V =
 /// 128,256, 10^6 pseudo-random ids; and the Gumbel-max schemes `vllm-gumbel:4`,
 /// `vllm-dual-key-gumbel:4` and `gumbel:4` with context dedup on the same ids; Hugging Face's
-/// `hf-lefthash:1` and `hf-selfhash:4` on the first 5,000) and, when the asset cache has them, 2 MB of State of the
-/// Union text through the Llama 3 tokenizer alone and through the whole detector.
+/// `hf-lefthash:1` and `hf-selfhash:4` on the first 5,000; SynthID-Text `hf-synthid:5` with 30
+/// layers and context dedup on all of them) and, when the asset cache has them, 2 MB of State
+/// of the Union text through the Llama 3 tokenizer alone and through the whole detector.
 fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Result<()> {
     use wmark_detect::{Detector, Options, TextTokenizer};
     let vocab = 128_256;
@@ -325,6 +357,14 @@ fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Resu
         });
         rows.push(row("detect_ids", Some(&seeding.to_string()), vocab, hf_ids.len() as u64, 0, t, None));
     }
+    // SynthID-Text: 30 layers, ngram_len 5, its default dedup (a context's first use).
+    let layers: Vec<i64> = (0..SYNTHID_LAYERS as i64).map(|i| 0x2545_f491 * (i + 1)).collect();
+    let config = Config::synthid(SYNTHID_SCHEME, vocab, wmark_core::DEFAULT_SYNTHID_TABLE_SIZE, 0)?;
+    let detector = Detector::new(&[Key::from_synthid(&layers)?], config, gumbel_opts())?;
+    let t = median3(|| {
+        detector.detect_ids(&ids, 0).expect("ids in range");
+    });
+    rows.push(row("detect_ids", Some(&SYNTHID_SCHEME.to_string()), vocab, ids.len() as u64, 0, t, None));
 
     let cache = wmark_lm::assets::cache_dir();
     let tok_path = cache.join("tokenizers/llama3/tokenizer.json");

@@ -112,6 +112,18 @@ impl ScoreKind {
                 depth(k)
             )));
         }
+        // Two equal layer keys give the same g-value twice: the bits would not be independent.
+        for k in keys {
+            let mut layers = k.dangerous_expose_synthid_keys().expect("checked: SynthID keys");
+            layers.sort_unstable();
+            if layers.windows(2).any(|w| w[0] == w[1]) {
+                return Err(Error::input(format!(
+                    "SynthID key {} holds the same layer key twice: its g-values would repeat, and the binomial \
+                     test needs them independent",
+                    k.id()
+                )));
+            }
+        }
         Ok(ScoreKind::GValues { depth: d as u32, p })
     }
 

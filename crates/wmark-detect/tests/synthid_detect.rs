@@ -184,3 +184,37 @@ fn transformers_scores_text_wmark_generated_as_wmark_does() {
     }
     assert!(marked >= 6 && controls >= 6);
 }
+
+#[test]
+fn the_null_rate_of_the_test_is_its_level() {
+    // 2,000 random keys of 30 layers on unwatermarked ids (120 each, a small vocabulary so that
+    // contexts repeat and the dedup matters): the share of p ≤ 0.05 is 0.05 up to sampling
+    // error (σ ≈ 0.005), and p ≤ 0.01 about 0.01.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let config = Config::synthid(Seeding::HfSynthId(3), 40, 1 << 16, 0).unwrap();
+    let (mut at5, mut at1, trials) = (0, 0, 2_000);
+    for _ in 0..trials {
+        let layers: Vec<i64> = (0..30).map(|_| (next() >> 1) as i64).collect();
+        let det = Detector::new(&[Key::from_synthid(&layers).unwrap()], config, Options::default()).unwrap();
+        let ids: Vec<u32> = (0..120).map(|_| (next() % 40) as u32).collect();
+        let p = det.detect_ids(&ids, 0).unwrap().log10_p;
+        at5 += usize::from(p <= 0.05f64.log10());
+        at1 += usize::from(p <= 0.01f64.log10());
+    }
+    eprintln!("null rate: {at5} of {trials} at p <= 0.05, {at1} at p <= 0.01");
+    assert!((60..=140).contains(&at5), "{at5} of {trials} at 0.05");
+    assert!((4..=40).contains(&at1), "{at1} of {trials} at 0.01");
+}
+
+#[test]
+fn a_key_with_a_repeated_layer_is_refused() {
+    let config = Config::synthid(Seeding::HfSynthId(3), 40, 1 << 16, 0).unwrap();
+    let err = Detector::new(&[Key::from_synthid(&[5, 9, 5]).unwrap()], config, Options::default()).unwrap_err();
+    assert!(err.to_string().contains("same layer key twice"), "{err}");
+}
