@@ -98,7 +98,8 @@ pub fn keygen(out: &Path, opts: KeygenOpts<'_>, scheme: &SchemeArgs) -> Result<E
         };
         let mut f =
             std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| Fail::io(path, &e))?;
-        f.write_all(file.to_toml().as_bytes()).map_err(|e| Fail::io(path, &e))?;
+        let text = file.to_toml().expect("checked above: every value has a TOML spelling");
+        f.write_all(text.as_bytes()).map_err(|e| Fail::io(path, &e))?;
         eprintln!("wrote public configuration {}", path.display());
     }
     eprintln!("wrote key {} (readable by its owner only); its id:", out.display());

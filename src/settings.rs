@@ -7,7 +7,6 @@ use clap::Args;
 use wmark_core::{Config, Key, Seeding};
 use wmark_detect::TextTokenizer;
 
-use crate::config_file::ConfigFile;
 use crate::fail::{Fail, Result};
 
 /// Where the scheme comes from: a `wmark.toml`, or flags.
@@ -81,7 +80,7 @@ impl SchemeArgs {
     /// Builds the configuration. `need_tokenizer`: text input will be tokenised.
     pub fn resolve(&self, need_tokenizer: bool) -> Result<Scheme> {
         let (file, file_path) = match &self.config {
-            Some(p) => (Some(ConfigFile::load(p)?), Some(p.as_path())),
+            Some(p) => (Some(crate::config_file::load(p)?), Some(p.as_path())),
             None => (None, None),
         };
         let mut tokenizer_path = self

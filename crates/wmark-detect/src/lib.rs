@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config_file;
 pub mod dedup;
 mod detect;
 mod error;
@@ -30,6 +31,7 @@ mod tokenize;
 pub mod verdict;
 pub mod window;
 
+pub use config_file::ConfigFile;
 pub use dedup::Dedup;
 pub use detect::{Detector, Options, DEFAULT_ALPHA};
 pub use error::Error;

@@ -3,7 +3,7 @@
 use wmark_core::{
     Config, Key, Seeding, HF_KEY_FILE_PREFIX, KEY_FILE_PREFIX, SYNTHID_KEY_FILE_PREFIX, VLLM_KEY_FILE_PREFIX,
 };
-use wmark_detect::Dedup;
+use wmark_detect::{ConfigFile, Dedup};
 
 use crate::Input;
 
@@ -53,9 +53,52 @@ pub fn key_file(data: &[u8]) {
     assert_eq!(Key::parse_file(&file), Ok(key));
 }
 
+/// The `wmark.toml` reader (`ConfigFile::parse`) on any text, then what its values feed into.
+///
+/// * A refused text gives a one-line message, naming a line of the text when it names one.
+/// * An accepted file is version 1; written back (`to_toml`) it reads back to the same file.
+/// * Its scheme either parses or is refused as a configuration error, and its values either
+///   make a configuration or are refused as one, as `wmark --config` builds it.
+pub fn config_file(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    match ConfigFile::parse(&text) {
+        Ok(cfg) => {
+            assert_eq!(cfg.version, 1);
+            let written = cfg.to_toml().expect("every value read from TOML has a TOML spelling");
+            assert_eq!(ConfigFile::parse(&written).as_ref(), Ok(&cfg), "written back: {written}");
+            match cfg.scheme.parse::<Seeding>() {
+                Ok(seeding) => {
+                    let made = if seeding.synthid_ngram_len().is_some() {
+                        Config::synthid(
+                            seeding,
+                            cfg.vocab_size,
+                            cfg.sampling_table_size.unwrap_or(wmark_core::DEFAULT_SYNTHID_TABLE_SIZE),
+                            cfg.sampling_table_seed.unwrap_or(0),
+                        )
+                    } else if seeding.is_gumbel() {
+                        Config::gumbel(seeding, cfg.vocab_size)
+                    } else {
+                        Config::new(seeding, cfg.gamma, cfg.delta, cfg.vocab_size)
+                    };
+                    if let Err(e) = made {
+                        assert!(e.is_config(), "{e}");
+                    }
+                }
+                Err(e) => assert!(e.is_config(), "{e}"),
+            }
+        }
+        Err(e) => {
+            assert!(!e.message.contains('\n') && !e.message.is_empty(), "one line: {e:?}");
+            if let Some(line) = e.line {
+                assert!(line >= 1 && line <= text.matches('\n').count() + 1, "line {line} of the text: {e:?}");
+            }
+        }
+    }
+}
+
 /// What a `wmark.toml` feeds into: the seeding rule's name, gamma, delta, the vocabulary
-/// size, the dual-key alpha and the dedup mode. (The file's own TOML reader is in the root
-/// crate, which this crate cannot depend on; see the crate documentation.)
+/// size, the dual-key alpha and the dedup mode, from raw values ([`config_file`] reaches them
+/// through the TOML reader).
 ///
 /// * A rule name that parses is canonical: `Display` gives the same text back.
 /// * `Config::new` either refuses, or gives a configuration whose effective gamma is in

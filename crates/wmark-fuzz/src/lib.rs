@@ -8,9 +8,10 @@
 //! (`tests/corpus.rs` replays the checked-in corpora and a small deterministic mutation of
 //! them). docs/fuzzing.md describes the targets and how a crash becomes a regression test.
 //!
-//! Not reachable from here: the `wmark.toml` reader and the JSON Lines reader of the
-//! command line live in the root `wmark` crate, which depends on the language-model crates;
-//! [`scheme_config`] fuzzes the validation those files feed into.
+//! Not reachable from here: the JSON Lines reader of the command line lives in the root
+//! `wmark` crate, which depends on the language-model crates ([`radioactive`] fuzzes what its
+//! lines feed into), and the server's request parser lives in `wmark-mistralrs`, which
+//! depends on mistral.rs.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -21,7 +22,7 @@ mod scoring;
 mod text;
 
 pub use input::Input;
-pub use keys::{key_file, scheme_config};
+pub use keys::{config_file, key_file, scheme_config};
 pub use logits::{gumbel_sampler, processor, synthid_processor};
 pub use scoring::{detect_ids, radioactive, window_scan};
 pub use text::{detect_text, normalize};
@@ -39,6 +40,7 @@ pub struct Target {
 pub const TARGETS: &[Target] = &[
     Target { name: "key_file", run: key_file },
     Target { name: "scheme_config", run: scheme_config },
+    Target { name: "config_file", run: config_file },
     Target { name: "normalize", run: normalize },
     Target { name: "detect_text", run: detect_text },
     Target { name: "detect_ids", run: detect_ids },
@@ -93,7 +95,8 @@ fn key_for(seeding: wmark_core::Seeding, input: &mut Input<'_>) -> wmark_core::K
         // Keys tested together need as many layers each: the n-gram length's number.
         wmark_core::KeyKind::SynthId => {
             let layers = seeding.synthid_ngram_len().expect("hf-synthid");
-            let keys: Vec<i64> = (0..layers).map(|_| input.u64() as i64).collect();
+            // Distinct (the detector refuses a repeated layer key): the low byte is the layer.
+            let keys: Vec<i64> = (0..layers).map(|l| ((input.u64() & !0xff) | l as u64) as i64).collect();
             wmark_core::Key::from_synthid(&keys).expect("2 to 8 layers")
         }
         _ => wmark_core::Key::from_bytes([input.u8(); 32]),
