@@ -650,23 +650,35 @@ def sequence_rows(torch, processor_cls, rng):
     return rows
 
 
-def synthid_score(torch, p, ids, eos):
-    """transformers' g-values and masks on ids, as SynthIDTextWatermarkDetector combines them,
-    and the mean g-value score over the unmasked n-grams (torch float64)."""
-    x = torch.tensor([ids], dtype=torch.long)
+def synthid_detect(p, x, eos):
+    """transformers' g-values and masks on x (a LongTensor of shape (1, L)), as
+    SynthIDTextWatermarkDetector combines them: (g, repetition mask, EOS mask, g_sum,
+    mask_count, mean_score), the last three over the unmasked n-grams (mean_score in torch
+    float64). scripts/hf_bench.py times this too."""
     depth = len(p.keys)
     g = p.compute_g_values(x)[0]
     rep = p.compute_context_repetition_mask(x)[0]
     eos_mask = p.compute_eos_token_mask(x, eos)[0]
     mask = rep.long() * eos_mask[p.ngram_len - 1 :].long()
     gd = g.double()
+    g_sum = int((g * mask[:, None]).sum())
+    mask_count = int(mask.sum())
+    mean_score = float((gd * mask[:, None].double()).sum() / (depth * mask.double().sum()))
+    return g, rep, eos_mask, g_sum, mask_count, mean_score
+
+
+def synthid_score(torch, p, ids, eos):
+    """transformers' g-values and masks on ids, as SynthIDTextWatermarkDetector combines them,
+    and the mean g-value score over the unmasked n-grams (torch float64)."""
+    x = torch.tensor([ids], dtype=torch.long)
+    g, rep, eos_mask, g_sum, mask_count, mean_score = synthid_detect(p, x, eos)
     return {
         "g_values": [bits(row) for row in g.tolist()],
         "repetition_mask": bits(rep.tolist()),
         "eos_mask": bits(eos_mask.tolist()),
-        "g_sum": int((g * mask[:, None]).sum()),
-        "mask_count": int(mask.sum()),
-        "mean_score": float((gd * mask[:, None].double()).sum() / (depth * mask.double().sum())),
+        "g_sum": g_sum,
+        "mask_count": mask_count,
+        "mean_score": mean_score,
     }
 
 

@@ -165,7 +165,9 @@ pub fn plan() -> Vec<(Option<Seeding>, u32, usize, Mode)> {
                         out.push((Some(s), vocab, batch, mode));
                     }
                 }
-                out.push((Some(SYNTHID_SCHEME), vocab, batch, Mode::ExactCold));
+                for mode in [Mode::ExactCold, Mode::Finite] {
+                    out.push((Some(SYNTHID_SCHEME), vocab, batch, mode));
+                }
             }
         }
     }
@@ -359,8 +361,8 @@ fn detector_rows(out: &mut impl std::io::Write, json: bool) -> crate::fail::Resu
     }
     // SynthID-Text: 30 layers, ngram_len 5, its default dedup (a context's first use).
     let layers: Vec<i64> = (0..SYNTHID_LAYERS as i64).map(|i| 0x2545_f491 * (i + 1)).collect();
-    let config = Config::synthid(SYNTHID_SCHEME, vocab, wmark_core::DEFAULT_SYNTHID_TABLE_SIZE, 0)?;
-    let detector = Detector::new(&[Key::from_synthid(&layers)?], config, gumbel_opts())?;
+    let synthid_config = Config::synthid(SYNTHID_SCHEME, vocab, wmark_core::DEFAULT_SYNTHID_TABLE_SIZE, 0)?;
+    let detector = Detector::new(&[Key::from_synthid(&layers)?], synthid_config, gumbel_opts())?;
     let t = median3(|| {
         detector.detect_ids(&ids, 0).expect("ids in range");
     });

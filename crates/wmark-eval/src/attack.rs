@@ -301,6 +301,12 @@ pub fn run(args: &AttackArgs) -> Result<ExitCode> {
             scheme.config.seeding()
         )));
     }
+    if scheme.config.seeding().synthid_ngram_len().is_some() {
+        return Err(Fail::usage(format!(
+            "the attack evaluation counts green tokens; {} scores g-values",
+            scheme.config.seeding()
+        )));
+    }
     let keys = args.keys.load_checked(&scheme)?;
     let config = scheme.config;
     let tokenizer = scheme.tokenizer.as_ref().expect("resolve(true) gives a tokenizer");

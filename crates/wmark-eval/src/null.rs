@@ -325,7 +325,15 @@ impl Hist {
 
 /// The core's scorer for one evaluation key.
 fn key_scorer(key: &Key, config: Config) -> Scorer {
-    Scorer::new(std::slice::from_ref(key), config).expect("one key")
+    // transformers' KGW schemes take an integer hashing key: the first 8 bytes of the key.
+    let key = match config.seeding().key_kind() {
+        wmark_core::KeyKind::Hf => {
+            let bytes: [u8; 8] = key.dangerous_expose_secret_bytes()[..8].try_into().expect("8 bytes");
+            Key::from_hf(i128::from(u64::from_le_bytes(bytes))).expect("every 64-bit unsigned key is in range")
+        }
+        _ => key.clone(),
+    };
+    Scorer::new(std::slice::from_ref(&key), config).expect("a key of the scheme's kind")
 }
 
 fn tally_key(scorer: &Scorer, tuples: &Tuples, plans: &[Plan], s: &mut Scratch, hist: &mut Hist) {
@@ -467,6 +475,13 @@ pub fn run(args: &NullArgs) -> Result<ExitCode> {
     if scheme.config.seeding().is_gumbel() {
         return Err(Fail::usage(format!(
             "the null calibration counts green tokens; {} is a Gumbel-max scheme (scripts/eval calibrates its Gamma test with wmark detect)",
+            scheme.config.seeding()
+        )));
+    }
+    if scheme.config.seeding().synthid_ngram_len().is_some() {
+        return Err(Fail::usage(format!(
+            "the null calibration counts green tokens; {} scores g-values (its null rate is checked by \
+             crates/wmark-detect/tests/synthid_detect.rs)",
             scheme.config.seeding()
         )));
     }

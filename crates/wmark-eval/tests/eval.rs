@@ -167,6 +167,31 @@ fn null_table_is_readable() {
     assert!(text.contains("wall time"));
 }
 
+#[test]
+fn null_takes_transformers_kgw_and_refuses_synthid_clearly() {
+    let dir = TempDir::new().unwrap();
+    let c = corpus(dir.path());
+    let out = wmark(dir.path())
+        .args(["null", "--keys-count", "2", "--lengths", "200", "--max-docs", "10", "--scheme", "hf-lefthash"])
+        .arg("--tokenizer")
+        .arg(tokenizer())
+        .arg("--corpus")
+        .arg(&c)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("null calibration: hf-lefthash:1"), "{text}");
+    let tok = tokenizer();
+    let c = c.to_str().unwrap();
+    fails_with(
+        dir.path(),
+        &["null", "--scheme", "hf-synthid", "--tokenizer", tok.to_str().unwrap(), "--corpus", c],
+        "scores g-values",
+    );
+}
+
 /// The fast path (distinct tuples coloured once per key) gives the detector's own counts.
 #[test]
 fn null_fast_path_matches_the_detectors_scoring() {

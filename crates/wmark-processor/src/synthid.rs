@@ -68,6 +68,8 @@ pub struct SynthIdState {
     hashes: Vec<i64>,
     g: Vec<u8>,
     kept: Vec<(f32, u32)>,
+    /// The ids with a probability above 0, when they are few (the sparse path).
+    live: Vec<u32>,
 }
 
 impl SynthIdState {
@@ -156,6 +158,32 @@ impl SynthIdProcessor {
         if !softmax_into(logits, &mut state.probs) {
             return Ok(SynthIdStep::NoCandidate);
         }
+        // An id with probability 0 keeps it through every layer (its factor multiplies 0), so
+        // when few ids have a chance (after top-k or top-p) only they are visited.
+        state.live.clear();
+        let sparse = {
+            let limit = (vocab as usize / 8).max(1);
+            let mut few = true;
+            for (t, &p) in state.probs.iter().enumerate() {
+                if p > 0.0 {
+                    if state.live.len() == limit {
+                        few = false;
+                        break;
+                    }
+                    state.live.push(t as u32);
+                }
+            }
+            few
+        };
+        if sparse {
+            self.tournament_sparse(state, ctx_hash);
+            logits.fill(f32::MIN);
+            for &t in &state.live {
+                let lp = state.probs[t as usize].ln();
+                logits[t as usize] = if lp.is_finite() { lp } else { f32::MIN };
+            }
+            return Ok(SynthIdStep::Applied);
+        }
         let probs = &mut state.probs;
         state.hashes.clear();
         state.hashes.extend((0..vocab).map(|t| synthid_step(ctx_hash, i64::from(t))));
@@ -176,6 +204,26 @@ impl SynthIdProcessor {
             *l = if lp.is_finite() { lp } else { f32::MIN };
         }
         Ok(SynthIdStep::Applied)
+    }
+
+    /// The layers over the ids of `state.live` only (the others have probability 0).
+    fn tournament_sparse(&self, state: &mut SynthIdState, ctx_hash: i64) {
+        let live = &state.live;
+        state.hashes.clear();
+        state.hashes.extend(live.iter().map(|&t| synthid_step(ctx_hash, i64::from(t))));
+        state.g.resize(live.len(), 0);
+        let probs = &mut state.probs;
+        for layer in 0..self.synthid.depth() {
+            let mut mass = 0.0f64;
+            for ((g, &h), &t) in state.g.iter_mut().zip(&state.hashes).zip(live) {
+                *g = self.synthid.g_of_key(self.synthid.layer_key(h, layer));
+                mass += f64::from(*g) * f64::from(probs[t as usize]);
+            }
+            let mass = mass as f32;
+            for (&t, &g) in live.iter().zip(&state.g) {
+                probs[t as usize] *= 1.0 + f32::from(g) - mass;
+            }
+        }
     }
 
     /// Records `hash` as the newest context; true if it was among the last
