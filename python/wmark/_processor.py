@@ -20,7 +20,7 @@ first step of a sequence).
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, Callable, List, Tuple
 
 import numpy as np
 
@@ -209,6 +209,34 @@ def _ids_2d(ids: Any) -> Any:
     return np.asarray(ids)
 
 
+def _batch(input_ids: Any, scores: Any) -> Tuple[Any, int]:
+    """The ids as a 2-D array and the number of rows, after checking both shapes."""
+    ids = _ids_2d(input_ids)
+    if ids.ndim != 2:
+        raise InputError(f"input_ids must be 2-D (batch x sequence), got {ids.ndim} dimension(s)")
+    ndim = scores.ndim if hasattr(scores, "ndim") else np.ndim(scores)
+    if ndim != 2:
+        raise InputError(f"scores must be 2-D (batch x vocab_size), got {ndim} dimension(s)")
+    rows = int(scores.shape[0]) if hasattr(scores, "shape") else len(scores)
+    if rows != ids.shape[0]:
+        raise BatchShapeError(f"the batch has {rows} logits rows but {ids.shape[0]} contexts")
+    return ids, rows
+
+
+def _follow(states: List[Any], lengths: List[int], rows: int, length: int, new: Callable[[int], Any]) -> bool:
+    """Keeps one state per batch row across calls (in place): new states when the batch size
+    changes (then True), else a row whose length is not its previous length + 1 is reset."""
+    if rows != len(states):
+        states[:] = [new(r) for r in range(rows)]
+        lengths[:] = [length] * rows
+        return True
+    for r in range(rows):
+        if length != lengths[r] + 1:
+            states[r].reset()
+        lengths[r] = length
+    return False
+
+
 class GumbelLogitsProcessor:
     """A Hugging Face ``LogitsProcessor`` for the Gumbel-max schemes (``gumbel:h``,
     ``vllm-gumbel:w``, ``vllm-dual-key-gumbel:w``): ``processor(input_ids, scores) -> scores``.
@@ -267,26 +295,14 @@ class GumbelLogitsProcessor:
         self._lengths = []
 
     def _prepare(self, rows: int, length: int) -> None:
-        if rows != len(self._states):
-            self._states = [self._sampler.create_state((self._seed + self._created + r) % 2**64) for r in range(rows)]
+        def new(r: int) -> GumbelState:
+            return self._sampler.create_state((self._seed + self._created + r) % 2**64)
+
+        if _follow(self._states, self._lengths, rows, length, new):
             self._created += rows
-            self._lengths = [length] * rows
-            return
-        for r in range(rows):
-            if length != self._lengths[r] + 1:
-                self._states[r].reset()
-            self._lengths[r] = length
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        ids = _ids_2d(input_ids)
-        if ids.ndim != 2:
-            raise InputError(f"input_ids must be 2-D (batch x sequence), got {ids.ndim} dimension(s)")
-        ndim = scores.ndim if hasattr(scores, "ndim") else np.ndim(scores)
-        if ndim != 2:
-            raise InputError(f"scores must be 2-D (batch x vocab_size), got {ndim} dimension(s)")
-        rows = int(scores.shape[0]) if hasattr(scores, "shape") else len(scores)
-        if rows != ids.shape[0]:
-            raise BatchShapeError(f"the batch has {rows} logits rows but {ids.shape[0]} contexts")
+        ids, rows = _batch(input_ids, scores)
         self._prepare(rows, int(ids.shape[1]))
         return _force(self._sampler, self._states, ids, scores)
 
@@ -368,7 +384,7 @@ class SynthIdLogitsProcessor:
         self._lengths: List[int] = []
 
     @classmethod
-    def from_key(cls, config: Config, key: Key, context_history_size: int = 1024) -> "SynthIdLogitsProcessor":
+    def from_key(cls, config: Config, key: Key, context_history_size: int = 1024) -> SynthIdLogitsProcessor:
         """The processor of ``key`` under ``config``."""
         return cls(SynthIdProcessor(config, key, context_history_size=context_history_size))
 
@@ -390,25 +406,10 @@ class SynthIdLogitsProcessor:
         self._lengths = []
 
     def _prepare(self, rows: int, length: int) -> None:
-        if rows != len(self._states):
-            self._states = [self._processor.create_state() for _ in range(rows)]
-            self._lengths = [length] * rows
-            return
-        for r in range(rows):
-            if length != self._lengths[r] + 1:
-                self._states[r].reset()
-            self._lengths[r] = length
+        _follow(self._states, self._lengths, rows, length, lambda _: self._processor.create_state())
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        ids = _ids_2d(input_ids)
-        if ids.ndim != 2:
-            raise InputError(f"input_ids must be 2-D (batch x sequence), got {ids.ndim} dimension(s)")
-        ndim = scores.ndim if hasattr(scores, "ndim") else np.ndim(scores)
-        if ndim != 2:
-            raise InputError(f"scores must be 2-D (batch x vocab_size), got {ndim} dimension(s)")
-        rows = int(scores.shape[0]) if hasattr(scores, "shape") else len(scores)
-        if rows != ids.shape[0]:
-            raise BatchShapeError(f"the batch has {rows} logits rows but {ids.shape[0]} contexts")
+        ids, rows = _batch(input_ids, scores)
         self._prepare(rows, int(ids.shape[1]))
         apply = self._processor.apply
         if isinstance(scores, np.ndarray):

@@ -114,9 +114,9 @@ impl SynthIdProcessor {
 
     /// One decoding step: transforms `logits` (exactly `vocab_size` long) for the position
     /// after `context` (prompt and generated ids so far). The first call of a state fixes
-    /// where the generation starts; each later call must come one id later. With a warp, the logits are warped in every case
-    /// (also when the context repeats). −∞ and NaN logits
-    /// are not candidates (probability 0); if some logits are +∞, they share the probability.
+    /// where the generation starts; each later call must come one id later. With a warp, the
+    /// logits are warped in every case (also when the context repeats). −∞ and NaN logits are
+    /// not candidates (probability 0); if some logits are +∞, they share the probability.
     pub fn apply(&self, state: &mut SynthIdState, context: &[u32], logits: &mut [f32]) -> Result<SynthIdStep, Error> {
         let vocab = self.config.vocab_size();
         if logits.len() != vocab as usize {
