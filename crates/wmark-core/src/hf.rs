@@ -464,7 +464,8 @@ impl GScore {
 pub struct SynthId {
     ngram_len: usize,
     keys: Vec<i64>,
-    table: Vec<u8>,
+    /// Shared by the SynthIds made from one by [`SynthId::with_keys`].
+    table: std::sync::Arc<[u8]>,
     /// `size − 1` when the table size is a power of two (the remainder is then a mask).
     mask: Option<u64>,
     context_history_size: usize,
@@ -510,9 +511,24 @@ impl SynthId {
         if !(1..=SYNTHID_MAX_TABLE_SIZE).contains(&sampling_table_size) {
             return Err(Error::config(format!("sampling_table_size must be in 1..=2^24, not {sampling_table_size}")));
         }
-        let table = randint_bits(&mut TorchGenerator::new(sampling_table_seed), sampling_table_size);
+        let table = randint_bits(&mut TorchGenerator::new(sampling_table_seed), sampling_table_size).into();
         let mask = sampling_table_size.is_power_of_two().then(|| sampling_table_size as u64 - 1);
         Ok(SynthId { ngram_len, keys, table, mask, context_history_size })
+    }
+
+    /// The same configuration with other layer keys (another account, say), sharing the
+    /// sampling table instead of drawing it again. Errors (configuration) for no keys.
+    pub fn with_keys(&self, keys: Vec<i64>) -> Result<SynthId, Error> {
+        if keys.is_empty() {
+            return Err(Error::config("SynthID needs at least one key (one per layer)"));
+        }
+        Ok(SynthId {
+            ngram_len: self.ngram_len,
+            keys,
+            table: std::sync::Arc::clone(&self.table),
+            mask: self.mask,
+            context_history_size: self.context_history_size,
+        })
     }
 
     /// The SynthID of a key and an `hf-synthid` configuration (transformers' default context

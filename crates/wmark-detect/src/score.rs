@@ -327,8 +327,8 @@ impl Mark {
         match self {
             Mark::Green(wm) => Score::Green(wm.is_green_in(seed, token)),
             Mark::Gumbel(_) => Score::Value(exp_score(Watermark::gumbel_uniform(seed, token))),
-            Mark::Hf(kgw) => Score::Green(kgw.contains_seeded(hf_generator_seed(seed), token)),
-            Mark::SynthId(s) => Score::Value(f64::from(s.ones_of_hash(hf_generator_seed(seed) as i64))),
+            Mark::Hf(kgw) => Score::Green(kgw.contains_seeded(seed_word(seed), token)),
+            Mark::SynthId(s) => Score::Value(f64::from(s.ones_of_hash(seed_word(seed) as i64))),
             Mark::Vllm { a, b } => {
                 let (state_a, state_b) = philox_states(seed);
                 let r_a = exp_score(f64::from(a.uniform(&state_a, token)));
@@ -401,6 +401,8 @@ impl Scorer {
             }));
         }
         let kind = ScoreKind::for_keys(&config, keys)?;
+        // SynthID's sampling table depends on the configuration only: drawn once, shared.
+        let mut synthid: Option<SynthId> = None;
         let marks = keys
             .iter()
             .map(|k| -> Result<Mark, Error> {
@@ -428,7 +430,16 @@ impl Scorer {
                         Mark::Hf(Box::new(kgw))
                     }
                     Seeding::HfSynthId(_) => {
-                        Mark::SynthId(Box::new(SynthId::for_key(k, &config).map_err(|e| Error::input(e.to_string()))?))
+                        let made = match &synthid {
+                            Some(first) => {
+                                let layers = k.dangerous_expose_synthid_keys().expect("checked: a SynthID key");
+                                first.with_keys(layers.to_vec())
+                            }
+                            None => SynthId::for_key(k, &config),
+                        }
+                        .map_err(|e| Error::input(e.to_string()))?;
+                        synthid.get_or_insert_with(|| made.clone());
+                        Mark::SynthId(Box::new(made))
                     }
                     _ => Mark::Green(Watermark::new(k, config)),
                 })
@@ -705,9 +716,10 @@ fn synthid_seed(context: &[u32], token: u32) -> (Seed, u128) {
     (Seed(seed), fp)
 }
 
-/// The generator seed stored by [`hf_seed`] (for SynthID, the n-gram hash of [`synthid_seed`]).
+/// The word stored in bytes 16..24 of a unit's seed: torch's generator seed ([`hf_seed`]) or
+/// the n-gram hash ([`synthid_seed`]).
 #[inline]
-fn hf_generator_seed(seed: &Seed) -> u64 {
+fn seed_word(seed: &Seed) -> u64 {
     u64::from_le_bytes(seed.0[16..24].try_into().expect("8 bytes"))
 }
 

@@ -25,7 +25,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use wmark_core::hf::{synthid_hash, synthid_step, SynthId};
+use wmark_core::hf::{synthid_step, SynthId};
 use wmark_core::{Config, Key};
 
 use crate::error::Error;
@@ -133,17 +133,7 @@ impl SynthIdProcessor {
         }
         state.steps += 1;
         let generated = &context[start..];
-        let n = self.synthid.ngram_len() - 1;
-        let mut window = [0u32; 64];
-        let ctx_hash = if n <= window.len() {
-            let w = &mut window[..n];
-            fill_context(w, generated);
-            synthid_hash(w)
-        } else {
-            let mut w = vec![0u32; n];
-            fill_context(&mut w, generated);
-            synthid_hash(&w)
-        };
+        let ctx_hash = context_hash(self.synthid.ngram_len() - 1, generated);
         if self.warp != Warp::default() {
             let kept = warp(self.warp, logits, &mut state.kept);
             let t = self.warp.temperature;
@@ -251,12 +241,11 @@ impl SynthIdProcessor {
     }
 }
 
-/// The last `w.len()` generated ids, with 0 before the first.
-fn fill_context(w: &mut [u32], generated: &[u32]) {
-    let n = w.len();
+/// The hash of the context of `n` ids: the last `n` generated ids, with 0 before the first.
+fn context_hash(n: usize, generated: &[u32]) -> i64 {
     let have = generated.len().min(n);
-    w[..n - have].fill(0);
-    w[n - have..].copy_from_slice(&generated[generated.len() - have..]);
+    let padded = (have..n).fold(1, |h, _| synthid_step(h, 0));
+    generated[generated.len() - have..].iter().fold(padded, |h, &x| synthid_step(h, i64::from(x)))
 }
 
 /// `softmax(logits)` into `probs` (NaN and −∞ get 0; if any logit is +∞, those share the
@@ -287,6 +276,7 @@ fn softmax_into(logits: &[f32], probs: &mut Vec<f32>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wmark_core::hf::synthid_hash;
     use wmark_core::Seeding;
 
     fn processor(n: usize, layers: &[i64], vocab: u32, history: usize) -> SynthIdProcessor {
